@@ -1,0 +1,403 @@
+//! Tables for linreg, before any tensor exists.
+//!
+//! This crate knows rows and columns, not devices: it builds the tutorial's synthetic line, holds
+//! tables as one contiguous row-major `f32` buffer per matrix ([`Matrix`]), and splits a
+//! [`Dataset`] into training and test rows. It has no Burn dependency, so it is cheap to use from
+//! tests, plotting and solvers alike.
+//!
+//! The tutorial's data match PyTorch bit for bit: `torch.arange(0, 1, 0.02)` is not
+//! `f32(i * 0.02)`, and [`arange_f32`] reproduces its CPU kernel exactly.
+//!
+//! ```
+//! use linreg_data::{LineSpec, Split};
+//!
+//! let data = LineSpec::default().generate()?; // y = 0.8 x + 0.2, x = 0, 0.02, …, 0.98
+//! assert_eq!(data.len(), 50);
+//! let split = Split::ordered(data, 0.8)?;
+//! assert_eq!((split.train.len(), split.test.len()), (40, 10));
+//! assert_eq!(split.test.x.row(0), &[0.8_f32][..]);
+//! # Ok::<(), linreg_data::DataError>(())
+//! ```
+
+use std::fmt;
+
+/// What can go wrong when building or splitting a table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DataError {
+    /// A matrix's buffer length is not `rows * cols`.
+    #[error("a {rows}×{cols} matrix needs {} values, got {len}", rows * cols)]
+    BadBuffer {
+        /// Rows asked for.
+        rows: usize,
+        /// Columns asked for.
+        cols: usize,
+        /// Values given.
+        len: usize,
+    },
+    /// Features and targets have a different number of rows.
+    #[error("features have {x_rows} rows but targets have {y_rows}; give one target row per feature row")]
+    RowMismatch {
+        /// Rows of the feature matrix.
+        x_rows: usize,
+        /// Rows of the target matrix.
+        y_rows: usize,
+    },
+    /// A generation or split parameter is out of range.
+    #[error("{name} = {value} is invalid: {expected}")]
+    InvalidParameter {
+        /// The parameter's name, as a user spells it.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+        /// What a valid value looks like.
+        expected: &'static str,
+    },
+    /// The split leaves one side without rows.
+    #[error(
+        "a train fraction of {fraction} leaves {train} training and {test} test rows out of {rows}; \
+         both need at least one row (use more rows or a fraction nearer 0.5)"
+    )]
+    EmptySplit {
+        /// The fraction asked for.
+        fraction: f64,
+        /// Rows in the table.
+        rows: usize,
+        /// Rows that would train.
+        train: usize,
+        /// Rows that would test.
+        test: usize,
+    },
+}
+
+/// A dense row-major `f32` matrix: one contiguous buffer, so it moves into a tensor in one copy.
+#[derive(Clone, PartialEq)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    values: Vec<f32>,
+}
+
+impl Matrix {
+    /// Wraps a row-major buffer of `rows * cols` values.
+    pub fn new(rows: usize, cols: usize, values: Vec<f32>) -> Result<Self, DataError> {
+        if rows.checked_mul(cols) != Some(values.len()) {
+            return Err(DataError::BadBuffer {
+                rows,
+                cols,
+                len: values.len(),
+            });
+        }
+        Ok(Self { rows, cols, values })
+    }
+
+    /// A one-column matrix from a vector.
+    pub fn column(values: Vec<f32>) -> Self {
+        Self {
+            rows: values.len(),
+            cols: 1,
+            values,
+        }
+    }
+
+    /// Number of rows.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The row-major buffer.
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+
+    /// Gives the buffer up, for a tensor to take without a copy of the rows.
+    pub fn into_values(self) -> Vec<f32> {
+        self.values
+    }
+
+    /// Row `i` as a slice.
+    ///
+    /// # Panics
+    /// If `i >= self.rows()`, like slice indexing.
+    pub fn row(&self, i: usize) -> &[f32] {
+        &self.values[i * self.cols..(i + 1) * self.cols]
+    }
+
+    /// Column `j`, copied out (for plotting and reports).
+    pub fn column_values(&self, j: usize) -> Vec<f32> {
+        self.values
+            .iter()
+            .skip(j)
+            .step_by(self.cols.max(1))
+            .copied()
+            .collect()
+    }
+
+    /// Rows `start..end` as a new matrix (one contiguous copy).
+    fn slice_rows(&self, start: usize, end: usize) -> Self {
+        Self {
+            rows: end - start,
+            cols: self.cols,
+            values: self.values[start * self.cols..end * self.cols].to_vec(),
+        }
+    }
+}
+
+impl fmt::Debug for Matrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Matrix({}×{})", self.rows, self.cols)
+    }
+}
+
+/// Features `x` (rows × inputs) and targets `y` (rows × outputs), row-aligned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Feature matrix, one row per example.
+    pub x: Matrix,
+    /// Target matrix, one row per example.
+    pub y: Matrix,
+}
+
+impl Dataset {
+    /// Pairs features with targets, checking that the rows line up.
+    pub fn new(x: Matrix, y: Matrix) -> Result<Self, DataError> {
+        if x.rows() != y.rows() {
+            return Err(DataError::RowMismatch {
+                x_rows: x.rows(),
+                y_rows: y.rows(),
+            });
+        }
+        Ok(Self { x, y })
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.x.rows()
+    }
+
+    /// Whether there are no examples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Training and test rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Rows the model learns from.
+    pub train: Dataset,
+    /// Rows held out to evaluate it.
+    pub test: Dataset,
+}
+
+impl Split {
+    /// The tutorial's split: the first `int(fraction · n)` rows train, the rest test.
+    pub fn ordered(data: Dataset, train_fraction: f64) -> Result<Self, DataError> {
+        if !(train_fraction > 0.0 && train_fraction < 1.0) {
+            return Err(DataError::InvalidParameter {
+                name: "train fraction",
+                value: train_fraction,
+                expected: "a number strictly between 0 and 1, such as 0.8",
+            });
+        }
+        let rows = data.len();
+        // Python's int() truncates toward zero; so does the cast.
+        let train = (train_fraction * rows as f64) as usize;
+        if train == 0 || train == rows {
+            return Err(DataError::EmptySplit {
+                fraction: train_fraction,
+                rows,
+                train,
+                test: rows - train,
+            });
+        }
+        Ok(Self {
+            train: Dataset {
+                x: data.x.slice_rows(0, train),
+                y: data.y.slice_rows(0, train),
+            },
+            test: Dataset {
+                x: data.x.slice_rows(train, rows),
+                y: data.y.slice_rows(train, rows),
+            },
+        })
+    }
+}
+
+/// The tutorial's synthetic line `y = weight · x + bias` for `x` in `[0, 1)` with a given step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LineSpec {
+    /// True slope (the tutorial's 0.8).
+    pub weight: f32,
+    /// True intercept (the tutorial's 0.2).
+    pub bias: f32,
+    /// Distance between consecutive x values (the tutorial's 0.02).
+    pub step: f64,
+}
+
+impl Default for LineSpec {
+    fn default() -> Self {
+        Self {
+            weight: 0.8,
+            bias: 0.2,
+            step: 0.02,
+        }
+    }
+}
+
+impl LineSpec {
+    /// Builds the points, as PyTorch does: `x = arange(0, 1, step)`, `y = f32(weight · x) + bias`.
+    pub fn generate(&self) -> Result<Dataset, DataError> {
+        for (name, value) in [("weight", self.weight), ("bias", self.bias)] {
+            if !value.is_finite() {
+                return Err(DataError::InvalidParameter {
+                    name,
+                    value: f64::from(value),
+                    expected: "a finite number",
+                });
+            }
+        }
+        let x = arange_f32(0.0, 1.0, self.step)?;
+        // Two roundings, as in PyTorch's `weight * X + bias` on float32 tensors.
+        let y = x.iter().map(|&xi| self.weight * xi + self.bias).collect();
+        Dataset::new(Matrix::column(x), Matrix::column(y))
+    }
+}
+
+/// Most points [`arange_f32`] will make: a guard against a step so small it would fill memory.
+pub const MAX_ARANGE_POINTS: usize = 10_000_000;
+
+/// `torch.arange(start, end, step)` in float32, bit for bit as PyTorch's CPU kernel computes it.
+///
+/// The kernel fills blocks of 8: `x[i] = f32(f64(f32(start + step·8·(i/8))) + (i%8)·step)`, and the
+/// tail that does not fill a block of 8 is `f32(start + step·i)`. The length is
+/// `ceil((end − start) / step)`, computed in f64.
+pub fn arange_f32(start: f64, end: f64, step: f64) -> Result<Vec<f32>, DataError> {
+    if !(step.is_finite() && step > 0.0) {
+        return Err(DataError::InvalidParameter {
+            name: "step",
+            value: step,
+            expected: "a positive finite number, such as 0.02",
+        });
+    }
+    let span = end - start;
+    let len = (span / step).ceil();
+    if !(len >= 1.0 && len <= MAX_ARANGE_POINTS as f64) {
+        return Err(DataError::InvalidParameter {
+            name: "step",
+            value: step,
+            expected: "a step that yields between 1 and 10,000,000 points in [0, 1)",
+        });
+    }
+    let len = len as usize;
+    const BLOCK: usize = 8;
+    let full = len - len % BLOCK;
+    let values = (0..len)
+        .map(|i| {
+            if i < full {
+                let base = (start + step * BLOCK as f64 * (i / BLOCK) as f64) as f32;
+                (f64::from(base) + (i % BLOCK) as f64 * step) as f32
+            } else {
+                (start + step * i as f64) as f32
+            }
+        })
+        .collect();
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first and last bit patterns PyTorch printed for `torch.arange(0, 1, 0.02)`.
+    #[test]
+    fn arange_matches_pytorch_bits() {
+        let x = arange_f32(0.0, 1.0, 0.02).unwrap();
+        assert_eq!(x.len(), 50);
+        let bits: Vec<u32> = x.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(
+            &bits[..5],
+            &[0, 1017370378, 1025758986, 1031127695, 1034147594]
+        );
+        // The two tail points are f32(0.02 · i).
+        assert_eq!(x[48], (0.02_f64 * 48.0) as f32);
+        assert_eq!(x[49], (0.02_f64 * 49.0) as f32);
+    }
+
+    #[test]
+    fn arange_is_not_naive_multiplication() {
+        let x = arange_f32(0.0, 1.0, 0.02).unwrap();
+        let naive: Vec<f32> = (0..50).map(|i| (0.02_f64 * i as f64) as f32).collect();
+        assert_ne!(
+            x, naive,
+            "the block-of-8 kernel rounds differently somewhere"
+        );
+    }
+
+    #[test]
+    fn line_has_the_tutorial_values() {
+        let data = LineSpec::default().generate().unwrap();
+        assert_eq!(data.len(), 50);
+        assert_eq!(data.y.values()[0], 0.2);
+        let i = 10;
+        let x = data.x.values()[i];
+        assert_eq!(data.y.values()[i], 0.8_f32 * x + 0.2_f32);
+    }
+
+    #[test]
+    fn ordered_split_truncates_like_python_int() {
+        let data = LineSpec::default().generate().unwrap();
+        let split = Split::ordered(data.clone(), 0.8).unwrap();
+        assert_eq!(split.train.len(), 40);
+        assert_eq!(split.test.len(), 10);
+        assert_eq!(split.test.x.row(0), data.x.row(40));
+        let split = Split::ordered(data, 0.75).unwrap();
+        assert_eq!(split.train.len(), 37); // int(37.5)
+    }
+
+    #[test]
+    fn bad_parameters_are_errors() {
+        let data = LineSpec::default().generate().unwrap();
+        assert!(matches!(
+            Split::ordered(data.clone(), 1.0),
+            Err(DataError::InvalidParameter {
+                name: "train fraction",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Split::ordered(data, 0.001),
+            Err(DataError::EmptySplit {
+                train: 0,
+                test: 50,
+                ..
+            })
+        ));
+        let spec = LineSpec {
+            step: 0.0,
+            ..LineSpec::default()
+        };
+        assert!(matches!(
+            spec.generate(),
+            Err(DataError::InvalidParameter { name: "step", .. })
+        ));
+        let spec = LineSpec {
+            step: 2.0,
+            ..LineSpec::default()
+        };
+        assert_eq!(spec.generate().unwrap().len(), 1);
+        assert!(Matrix::new(2, 2, vec![1.0; 3]).is_err());
+        assert!(Dataset::new(Matrix::column(vec![1.0]), Matrix::column(vec![])).is_err());
+    }
+
+    #[test]
+    fn matrix_rows_and_columns() {
+        let m = Matrix::new(2, 3, vec![1., 2., 3., 4., 5., 6.]).unwrap();
+        assert_eq!(m.row(1), &[4., 5., 6.]);
+        assert_eq!(m.column_values(2), vec![3., 6.]);
+    }
+}

@@ -1,0 +1,318 @@
+//! linreg's charts: plain numbers in, PNG or SVG files out.
+//!
+//! Two kinds of chart cover the tutorial's figures: [`scatter`] (training data, test data and
+//! predictions as points) and [`lines`] (loss curves against epochs). The format follows the
+//! file's extension (`.png` or `.svg`). Files are written atomically: a chart is drawn to a
+//! temporary file beside the target and renamed over it, so a failed draw never leaves half a
+//! picture over a good one. The font is bundled (DejaVu Sans), so no system font is needed.
+//!
+//! ```
+//! use linreg_plot::{scatter, Chart, Series, TRAIN_COLOR};
+//!
+//! let dir = std::env::temp_dir().join(format!("linreg-plot-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let points = vec![(0.0, 0.2), (0.5, 0.6), (1.0, 1.0)];
+//! let chart = Chart { title: "A line", x_label: "X", y_label: "Y" };
+//! let path = dir.join("line.svg");
+//! scatter(&path, &chart, &[Series { name: "Training Data", color: TRAIN_COLOR, points: &points }])?;
+//! assert!(std::fs::read_to_string(&path)?.contains("Training Data"));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+
+/// The tutorial's colour for training data and the training loss (#1c4f96).
+pub const TRAIN_COLOR: RGBColor = RGBColor(0x1c, 0x4f, 0x96);
+/// The tutorial's colour for test data and the test loss (#f58160).
+pub const TEST_COLOR: RGBColor = RGBColor(0xf5, 0x81, 0x60);
+/// The tutorial's colour for predictions (#8f3974).
+pub const PREDICTION_COLOR: RGBColor = RGBColor(0x8f, 0x39, 0x74);
+
+/// Size of every chart, in pixels.
+pub const SIZE: (u32, u32) = (900, 600);
+
+static FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+/// Why a chart could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The path's extension is neither `png` nor `svg`.
+    #[error("cannot tell the image format of {0}: name it .png or .svg")]
+    UnknownFormat(PathBuf),
+    /// There is nothing to draw.
+    #[error("nothing to plot in {0}: every series is empty")]
+    Empty(PathBuf),
+    /// A value is NaN or infinite.
+    #[error("cannot plot {0}: a value is NaN or infinite")]
+    NonFinite(PathBuf),
+    /// Drawing or writing failed.
+    #[error("could not draw {path}: {message}")]
+    Draw {
+        /// The chart's path.
+        path: PathBuf,
+        /// What the backend said.
+        message: String,
+    },
+}
+
+/// Titles of a chart.
+#[derive(Debug, Clone, Copy)]
+pub struct Chart<'a> {
+    /// Title above the plot.
+    pub title: &'a str,
+    /// Label of the x axis.
+    pub x_label: &'a str,
+    /// Label of the y axis.
+    pub y_label: &'a str,
+}
+
+/// One named, coloured series of `(x, y)` points.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    /// Legend entry.
+    pub name: &'a str,
+    /// Colour of its points or line.
+    pub color: RGBColor,
+    /// The points, in drawing order.
+    pub points: &'a [(f32, f32)],
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Points,
+    Lines,
+}
+
+/// Draws each series as points (the tutorial's data and prediction figures).
+pub fn scatter(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<(), PlotError> {
+    draw(path, chart, series, Kind::Points)
+}
+
+/// Draws each series as a line (the tutorial's loss figure).
+pub fn lines(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<(), PlotError> {
+    draw(path, chart, series, Kind::Lines)
+}
+
+fn draw(
+    path: &Path,
+    chart: &Chart<'_>,
+    series: &[Series<'_>],
+    kind: Kind,
+) -> Result<(), PlotError> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let is_png = match ext.as_deref() {
+        Some("png") => true,
+        Some("svg") => false,
+        _ => return Err(PlotError::UnknownFormat(path.to_path_buf())),
+    };
+    let all = || series.iter().flat_map(|s| s.points.iter());
+    if all().next().is_none() {
+        return Err(PlotError::Empty(path.to_path_buf()));
+    }
+    if all().any(|(x, y)| !x.is_finite() || !y.is_finite()) {
+        return Err(PlotError::NonFinite(path.to_path_buf()));
+    }
+    REGISTER.call_once(|| {
+        // The bundled font is known good; a failure here would only mean unlabeled charts.
+        let _ = register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+
+    // Same extension, so the bitmap backend picks the same encoder.
+    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("chart");
+    let tmp = path.with_file_name(format!(
+        ".{file_name}.{}.tmp.{}",
+        std::process::id(),
+        ext.as_deref().unwrap_or("png")
+    ));
+    let err = |e: &dyn std::fmt::Display| PlotError::Draw {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let result = if is_png {
+        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        render(&root, chart, series, kind).and_then(|()| root.present().map_err(|e| e.to_string()))
+    } else {
+        let root = SVGBackend::new(&tmp, SIZE).into_drawing_area();
+        render(&root, chart, series, kind).and_then(|()| root.present().map_err(|e| e.to_string()))
+    };
+    match result
+        .map_err(|e| err(&e))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| err(&e)))
+    {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
+/// Padded range of the values, never empty.
+fn range(values: impl Iterator<Item = f32>) -> std::ops::Range<f32> {
+    let (lo, hi) = values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        lo.abs().max(1.0) * 0.05
+    };
+    (lo - pad)..(hi + pad)
+}
+
+fn render<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart<'_>,
+    series: &[Series<'_>],
+    kind: Kind,
+) -> Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    root.fill(&WHITE).map_err(e)?;
+    let xs = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let ys = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let mut ctx = ChartBuilder::on(root)
+        .caption(chart.title, ("sans-serif", 26))
+        .margin(20)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xs, ys)
+        .map_err(e)?;
+    // Epochs are whole numbers; data axes keep plotters' decimal labels.
+    let whole = |v: &f32| format!("{v:.0}");
+    let mut mesh = ctx.configure_mesh();
+    if kind == Kind::Lines {
+        mesh.x_label_formatter(&whole);
+    }
+    mesh.x_desc(chart.x_label)
+        .y_desc(chart.y_label)
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .light_line_style(RGBColor(235, 235, 235))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .map_err(e)?;
+    for s in series.iter().filter(|s| !s.points.is_empty()) {
+        let color = s.color;
+        let points = s.points.iter().copied();
+        let drawn = match kind {
+            Kind::Points => ctx
+                .draw_series(points.map(|p| Circle::new(p, 4, color.filled())))
+                .map_err(e)?,
+            Kind::Lines => ctx
+                .draw_series(LineSeries::new(points, color.stroke_width(2)))
+                .map_err(e)?,
+        };
+        drawn
+            .label(s.name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+    }
+    ctx.configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(180, 180, 180))
+        .label_font(("sans-serif", 16))
+        // Data rise to the right and losses fall: keep the legend off the marks.
+        .position(match kind {
+            Kind::Points => SeriesLabelPosition::UpperLeft,
+            Kind::Lines => SeriesLabelPosition::UpperRight,
+        })
+        .draw()
+        .map_err(e)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("linreg-plot-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    const CHART: Chart<'static> = Chart {
+        title: "t",
+        x_label: "x",
+        y_label: "y",
+    };
+
+    #[test]
+    fn png_and_svg_are_written() {
+        let dir = tmp_dir("formats");
+        let pts = [(0.0, 1.0), (1.0, 2.0)];
+        let s = [Series {
+            name: "Training Loss",
+            color: TRAIN_COLOR,
+            points: &pts,
+        }];
+        lines(&dir.join("a.png"), &CHART, &s).unwrap();
+        lines(&dir.join("a.svg"), &CHART, &s).unwrap();
+        let png = std::fs::read(dir.join("a.png")).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        let svg = std::fs::read_to_string(dir.join("a.svg")).unwrap();
+        assert!(
+            svg.contains("Training Loss") && svg.contains("#1C4F96"),
+            "legend and colour in the SVG"
+        );
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn bad_requests_are_errors() {
+        let dir = tmp_dir("errors");
+        let pts = [(0.0, f32::NAN)];
+        let s = [Series {
+            name: "n",
+            color: TEST_COLOR,
+            points: &pts,
+        }];
+        assert!(matches!(
+            scatter(&dir.join("a.jpg"), &CHART, &s),
+            Err(PlotError::UnknownFormat(_))
+        ));
+        assert!(matches!(
+            scatter(&dir.join("a.png"), &CHART, &s),
+            Err(PlotError::NonFinite(_))
+        ));
+        assert!(matches!(
+            scatter(&dir.join("a.png"), &CHART, &[]),
+            Err(PlotError::Empty(_))
+        ));
+        assert!(matches!(
+            scatter(
+                &dir.join("missing").join("a.png"),
+                &CHART,
+                &[Series {
+                    points: &[(0.0, 0.0)],
+                    ..s[0]
+                }]
+            ),
+            Err(PlotError::Draw { .. })
+        ));
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn range_is_padded_and_never_empty() {
+        let r = range([1.0_f32, 1.0].into_iter());
+        assert!(r.start < 1.0 && r.end > 1.0);
+        let r = range([0.0_f32, 10.0].into_iter());
+        assert_eq!((r.start, r.end), (-0.5, 10.5));
+    }
+}

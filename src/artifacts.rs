@@ -1,0 +1,309 @@
+//! Files a run writes: the model (`model.mpk` + `model.json`) and `summary.json`.
+//!
+//! Every file is written atomically: to a temporary file in the same directory, then renamed
+//! over the target, so an interrupted or failed run never leaves half a file over a good one.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use linreg_model::{LinearParams, LrModel, LrModelConfig};
+use linreg_train::LogEntry;
+use serde::{Deserialize, Serialize};
+
+/// File name of the model's parameters (Burn's named MessagePack record, full precision).
+pub const MODEL_FILE: &str = "model.mpk";
+/// File name of what is needed to load the model without knowing its shape.
+pub const MODEL_META_FILE: &str = "model.json";
+/// File name of the run's summary.
+pub const SUMMARY_FILE: &str = "summary.json";
+
+/// The version of `model.json` this build writes and reads.
+const MODEL_FORMAT_VERSION: u32 = 1;
+
+type ModelRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+
+/// `model.json`: how to rebuild the model before loading `model.mpk` into it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ModelMeta {
+    /// Always `"linreg-model"`: tells this file from other JSON.
+    pub format: String,
+    /// Version of this layout.
+    pub version: u32,
+    /// The `LrModelConfig` the record was saved from.
+    pub config: LrModelConfig,
+    /// The record's file name, beside this one.
+    pub record: String,
+}
+
+/// Parameters in PyTorch's orientation, as `summary.json` shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamsJson {
+    /// `[out][in]`.
+    pub weight: Vec<Vec<f32>>,
+    /// One per output.
+    pub bias: Vec<f32>,
+}
+
+impl From<LinearParams> for ParamsJson {
+    fn from(p: LinearParams) -> Self {
+        Self {
+            weight: p.weight,
+            bias: p.bias,
+        }
+    }
+}
+
+/// Paths of the files a run wrote.
+#[derive(Debug, Default, Serialize)]
+pub struct Files {
+    /// `model.mpk`.
+    pub model: PathBuf,
+    /// `model.json`.
+    pub model_meta: PathBuf,
+    /// Every chart, PNG and SVG.
+    pub plots: Vec<PathBuf>,
+}
+
+/// `summary.json`.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    /// `ndarray` or `wgpu`.
+    pub backend: String,
+    /// The device in words.
+    pub device: String,
+    /// The seed of Burn's generator, or null when the run started from given parameters.
+    pub seed: Option<u64>,
+    /// Where the initial parameters came from.
+    pub init: String,
+    /// Epochs trained.
+    pub epochs: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Loss minimized.
+    pub loss: String,
+    /// Parameters before training.
+    pub initial: ParamsJson,
+    /// Parameters after training.
+    #[serde(rename = "final")]
+    pub final_params: ParamsJson,
+    /// Every logged evaluation.
+    pub history: Vec<LogEntry>,
+    /// Final loss on the training rows.
+    pub train_loss: f64,
+    /// Final loss on the test rows.
+    pub test_loss: f64,
+    /// Training time in seconds.
+    pub seconds: f64,
+    /// The other files.
+    pub files: Files,
+}
+
+/// Writes `bytes` to `path` atomically (temporary file beside it, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("a file path needs a file name")?;
+    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("could not write {}", path.display()))
+}
+
+/// Creates the output directory, refusing a path that is a file.
+pub fn prepare_out_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "--out {} is a file, not a directory; give a directory path",
+            dir.display()
+        );
+    }
+    fs::create_dir_all(dir).with_context(|| format!("could not create --out {}", dir.display()))
+}
+
+/// Saves `model` as `dir/model.mpk` and `dir/model.json`; returns their paths.
+pub fn save_model<B: Backend>(model: &LrModel<B>, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let bytes = ModelRecorder::default()
+        .record(model.clone().into_record(), ())
+        .context("could not encode the model")?;
+    let meta = ModelMeta {
+        format: "linreg-model".into(),
+        version: MODEL_FORMAT_VERSION,
+        config: model.config(),
+        record: MODEL_FILE.into(),
+    };
+    let (model_path, meta_path) = (dir.join(MODEL_FILE), dir.join(MODEL_META_FILE));
+    write_atomic(&model_path, &bytes)?;
+    write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?)?;
+    Ok((model_path, meta_path))
+}
+
+/// Loads the model saved in `dir` by [`save_model`] onto `device`.
+pub fn load_model<B: Backend>(dir: &Path, device: &B::Device) -> Result<LrModel<B>> {
+    let meta_path = dir.join(MODEL_META_FILE);
+    let text = fs::read_to_string(&meta_path).with_context(|| {
+        format!(
+            "no model in {}: could not read {} (train one first, or point to the directory a run wrote)",
+            dir.display(),
+            meta_path.display()
+        )
+    })?;
+    let meta: ModelMeta = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a linreg model description; re-save the model with linreg",
+            meta_path.display()
+        )
+    })?;
+    if meta.format != "linreg-model" || meta.version != MODEL_FORMAT_VERSION {
+        bail!(
+            "{} has format {:?} version {}; this linreg reads \"linreg-model\" version {MODEL_FORMAT_VERSION}",
+            meta_path.display(),
+            meta.format,
+            meta.version
+        );
+    }
+    let record_path = dir.join(&meta.record);
+    let bytes = fs::read(&record_path).with_context(|| {
+        format!(
+            "could not read the model parameters {}",
+            record_path.display()
+        )
+    })?;
+    let record = ModelRecorder::default()
+        .load(bytes, device)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .with_context(|| {
+            format!(
+                "{} is corrupt or not a linreg model record; re-train or restore it",
+                record_path.display()
+            )
+        })?;
+    meta.config
+        .init_with_record(record, device)
+        .with_context(|| {
+            format!(
+                "{} does not match {}",
+                record_path.display(),
+                meta_path.display()
+            )
+        })
+}
+
+/// Writes `summary.json` into `dir`.
+pub fn save_summary(summary: &Summary, dir: &Path) -> Result<PathBuf> {
+    let path = dir.join(SUMMARY_FILE);
+    write_atomic(&path, &serde_json::to_vec_pretty(summary)?)?;
+    Ok(path)
+}
+
+#[cfg(all(test, feature = "ndarray"))]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    type B = NdArray;
+
+    fn tmp(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("linreg-artifacts-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn model() -> LrModel<B> {
+        LrModelConfig::new()
+            .with_d_input(2)
+            .with_d_output(3)
+            .init::<B>(&Default::default())
+            .with_params(&LinearParams {
+                weight: vec![vec![0.1, 0.2], vec![0.3, 0.4], vec![1.0 / 3.0, -7.25e-8]],
+                bias: vec![0.5, 0.6, 0.7],
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn round_trip_is_exact() {
+        let dir = tmp("roundtrip");
+        let m = model();
+        save_model(&m, &dir).unwrap();
+        let loaded = load_model::<B>(&dir, &Default::default()).unwrap();
+        assert_eq!(loaded.params(), m.params());
+        assert_eq!(loaded.config().d_output, 3);
+        // No temporary file is left behind.
+        let mut names: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["model.json", "model.mpk"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn missing_model_is_a_clear_error() {
+        let dir = tmp("missing");
+        let err = format!(
+            "{:#}",
+            load_model::<B>(&dir, &Default::default()).unwrap_err()
+        );
+        assert!(
+            err.contains("no model in") && err.contains("model.json"),
+            "{err}"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn corrupt_record_is_a_clear_error() {
+        let dir = tmp("corrupt");
+        save_model(&model(), &dir).unwrap();
+        fs::write(dir.join(MODEL_FILE), b"\x93not a record").unwrap();
+        let err = format!(
+            "{:#}",
+            load_model::<B>(&dir, &Default::default()).unwrap_err()
+        );
+        assert!(err.contains("model.mpk is corrupt"), "{err}");
+        fs::write(dir.join(MODEL_META_FILE), b"{").unwrap();
+        let err = format!(
+            "{:#}",
+            load_model::<B>(&dir, &Default::default()).unwrap_err()
+        );
+        assert!(err.contains("is not a linreg model description"), "{err}");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn record_that_disagrees_with_its_config_is_refused() {
+        let dir = tmp("mismatch");
+        save_model(&model(), &dir).unwrap();
+        let meta = r#"{"format":"linreg-model","version":1,"config":{"d_input":1,"d_output":1,"bias":true},"record":"model.mpk"}"#;
+        fs::write(dir.join(MODEL_META_FILE), meta).unwrap();
+        let err = format!(
+            "{:#}",
+            load_model::<B>(&dir, &Default::default()).unwrap_err()
+        );
+        assert!(
+            err.contains("does not match") && err.contains("expected 1→1"),
+            "{err}"
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn out_dir_that_is_a_file_is_refused() {
+        let dir = tmp("outfile");
+        let file = dir.join("f");
+        fs::write(&file, b"keep").unwrap();
+        let err = prepare_out_dir(&file).unwrap_err().to_string();
+        assert!(err.contains("is a file"), "{err}");
+        assert_eq!(fs::read(&file).unwrap(), b"keep");
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -1,0 +1,289 @@
+//! The no-argument run: the PyTorch "Linear Models" tutorial, section by section.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use linreg_data::{LineSpec, Split};
+use linreg_model::{LinearParams, LrModel, LrModelConfig};
+use linreg_plot::{Chart, Series, PREDICTION_COLOR, TEST_COLOR, TRAIN_COLOR};
+use linreg_train::{to_tensor, train, LogEntry, LossKind, TrainConfig};
+
+use crate::artifacts::{self, Files, Summary};
+use crate::backend::Placement;
+use crate::cli::{Args, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
+
+/// Runs the tutorial on backend `B` and writes its files to `args.out`.
+pub fn run<B: AutodiffBackend>(
+    args: &Args,
+    device: &B::Device,
+    placement: &Placement,
+) -> Result<()> {
+    // Everything the user typed is checked before any work or any file.
+    let config = TrainConfig::new()
+        .with_epochs(args.epochs)
+        .with_lr(args.lr)
+        .with_log_every(args.log_every)
+        .with_loss(LossKind::L1);
+    config.validate()?;
+    let spec = LineSpec {
+        weight: args.weight,
+        bias: args.bias,
+        step: args.step,
+    };
+    let data = spec.generate()?;
+    let n = data.len();
+    let split = Split::ordered(data, args.train_fraction)?;
+    for (name, v) in [
+        ("init-weight", args.init_weight),
+        ("init-bias", args.init_bias),
+    ] {
+        if v.is_some_and(|v| !v.is_finite()) {
+            anyhow::bail!("--{name} must be a finite number");
+        }
+    }
+
+    println!(
+        "linreg: the PyTorch \"Linear Models\" tutorial on Burn (backend {}, device {})",
+        placement.backend, placement.device
+    );
+    println!("\n1. Getting the data");
+    println!(
+        "   y = {}·x + {} for x = arange(0, 1, {}): {n} points",
+        spec.weight, spec.bias, spec.step
+    );
+    println!("\n2. Training and test data");
+    println!(
+        "   {} training rows, {} test rows (the first {}% in order train)",
+        split.train.len(),
+        split.test.len(),
+        args.train_fraction * 100.0
+    );
+
+    let (model, init) = initial_model::<B>(args, device)?;
+    let initial = model.params();
+    println!("   Initial parameters ({init}):");
+    println!("   {}", state_dict(&initial));
+
+    println!(
+        "\n3. Training the model: L1 loss, SGD (lr {}), {} full-batch epochs",
+        config.lr, config.epochs
+    );
+    let trained = train(model, &split, &config, device, &mut |e: &LogEntry| {
+        println!(
+            "Epoch {}: Train Loss = {}, Test Loss = {}",
+            e.epoch, e.train_loss, e.test_loss
+        );
+    })?;
+    let final_params = trained.model.params();
+    println!(
+        "   Trained in {:.1} ms. Final parameters (true line: weight {}, bias {}):",
+        trained.seconds * 1e3,
+        spec.weight,
+        spec.bias
+    );
+    println!("   {}", state_dict(&final_params));
+    println!(
+        "   Final loss: train {}, test {}",
+        trained.train_loss, trained.test_loss
+    );
+
+    // Nothing is written until training succeeded: a failed run keeps the last good model.
+    artifacts::prepare_out_dir(&args.out)?;
+    let inner_device = device.clone();
+    let predictions = predict(&trained.model, &split.test.x, &inner_device);
+    let plots = draw_plots(&args.out, &split, &predictions, &trained.history)?;
+
+    println!("\n4. Saving models");
+    let (model_path, meta_path) = artifacts::save_model(&trained.model, &args.out)?;
+    let loaded = artifacts::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
+    let reloaded = predict(&loaded, &split.test.x, &inner_device);
+    anyhow::ensure!(
+        reloaded == predictions,
+        "the model loaded back from {} predicts differently from the trained one",
+        model_path.display()
+    );
+    println!(
+        "   Saved to {}; loaded it into a fresh LrModel: its {} test predictions equal the trained model's.",
+        model_path.display(),
+        reloaded.len()
+    );
+
+    let summary = Summary {
+        backend: placement.backend.into(),
+        device: placement.device.clone(),
+        seed: args.seed,
+        init: init.clone(),
+        epochs: config.epochs,
+        lr: config.lr,
+        loss: config.loss.name().into(),
+        initial: initial.into(),
+        final_params: final_params.into(),
+        history: trained.history,
+        train_loss: trained.train_loss,
+        test_loss: trained.test_loss,
+        seconds: trained.seconds,
+        files: Files {
+            model: model_path.clone(),
+            model_meta: meta_path.clone(),
+            plots: plots.clone(),
+        },
+    };
+    let summary_path = artifacts::save_summary(&summary, &args.out)?;
+
+    println!("\n5. Files written");
+    for path in [&model_path, &meta_path, &summary_path]
+        .into_iter()
+        .chain(&plots)
+    {
+        println!("   {}", path.display());
+    }
+    Ok(())
+}
+
+/// The starting model and a sentence saying where its parameters came from.
+fn initial_model<B: Backend>(args: &Args, device: &B::Device) -> Result<(LrModel<B>, String)> {
+    let config = LrModelConfig::new();
+    let (model, mut source) = match args.seed {
+        Some(seed) => {
+            B::seed(device, seed);
+            (
+                config.init::<B>(device),
+                format!("drawn by Burn's generator with seed {seed}"),
+            )
+        }
+        None => {
+            let model = config.init::<B>(device).with_params(&LinearParams {
+                weight: vec![vec![PYTORCH_SEED42_WEIGHT]],
+                bias: vec![PYTORCH_SEED42_BIAS],
+            })?;
+            (
+                model,
+                "PyTorch's nn.Linear draw after torch.manual_seed(42); --seed N draws from Burn's generator"
+                    .to_string(),
+            )
+        }
+    };
+    if args.init_weight.is_none() && args.init_bias.is_none() {
+        return Ok((model, source));
+    }
+    let mut p = model.params();
+    if let Some(w) = args.init_weight {
+        p.weight[0][0] = w;
+    }
+    if let Some(b) = args.init_bias {
+        p.bias[0] = b;
+    }
+    source.push_str(", overridden by --init-weight/--init-bias");
+    Ok((model.with_params(&p)?, source))
+}
+
+/// PyTorch's `state_dict()` printout, with every digit of each f32.
+fn state_dict(p: &LinearParams) -> String {
+    let rows: Vec<String> = p.weight.iter().map(|r| format!("[{}]", join(r))).collect();
+    format!(
+        "OrderedDict([('linear.weight', tensor([{}])), ('linear.bias', tensor([{}]))])",
+        rows.join(", "),
+        join(&p.bias)
+    )
+}
+
+fn join(v: &[f32]) -> String {
+    v.iter().map(f32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Predictions of `model` for the rows of `x`, on the host.
+fn predict<B: Backend>(
+    model: &LrModel<B>,
+    x: &linreg_data::Matrix,
+    device: &B::Device,
+) -> Vec<f32> {
+    let out = model.forward(to_tensor(x, device)).into_data();
+    out.convert::<f32>().into_vec().unwrap_or_default()
+}
+
+/// The tutorial's three figures, each as PNG and SVG.
+fn draw_plots(
+    dir: &Path,
+    split: &Split,
+    predictions: &[f32],
+    history: &[LogEntry],
+) -> Result<Vec<PathBuf>> {
+    let pairs = |x: &[f32], y: &[f32]| -> Vec<(f32, f32)> {
+        x.iter().copied().zip(y.iter().copied()).collect()
+    };
+    let train_pts = pairs(split.train.x.values(), split.train.y.values());
+    let test_pts = pairs(split.test.x.values(), split.test.y.values());
+    let pred_pts = pairs(split.test.x.values(), predictions);
+    let train_s = Series {
+        name: "Training Data",
+        color: TRAIN_COLOR,
+        points: &train_pts,
+    };
+    let test_s = Series {
+        name: "Testing Data",
+        color: TEST_COLOR,
+        points: &test_pts,
+    };
+    let pred_s = Series {
+        name: "Predictions",
+        color: PREDICTION_COLOR,
+        points: &pred_pts,
+    };
+    let loss_train: Vec<(f32, f32)> = history
+        .iter()
+        .map(|e| (e.epoch as f32, e.train_loss as f32))
+        .collect();
+    let loss_test: Vec<(f32, f32)> = history
+        .iter()
+        .map(|e| (e.epoch as f32, e.test_loss as f32))
+        .collect();
+    let xy = |title| Chart {
+        title,
+        x_label: "X",
+        y_label: "Y",
+    };
+    let mut written = Vec::new();
+    for ext in ["png", "svg"] {
+        let path = dir.join(format!("data.{ext}"));
+        linreg_plot::scatter(
+            &path,
+            &xy("Features v. Outcome for Testing and Training Data"),
+            &[train_s, test_s],
+        )?;
+        written.push(path);
+        let path = dir.join(format!("predictions.{ext}"));
+        linreg_plot::scatter(
+            &path,
+            &xy("True and Predicted Data"),
+            &[train_s, test_s, pred_s],
+        )?;
+        written.push(path);
+        let path = dir.join(format!("loss.{ext}"));
+        linreg_plot::lines(
+            &path,
+            &Chart {
+                title: "Training and Testing Losses vs Epochs",
+                x_label: "Epochs",
+                y_label: "Loss",
+            },
+            &[
+                Series {
+                    name: "Training Loss",
+                    color: TRAIN_COLOR,
+                    points: &loss_train,
+                },
+                Series {
+                    name: "Testing Loss",
+                    color: TEST_COLOR,
+                    points: &loss_test,
+                },
+            ],
+        )
+        .context("could not draw the loss curves")?;
+        written.push(path);
+    }
+    written.sort();
+    Ok(written)
+}
