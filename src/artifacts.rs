@@ -39,19 +39,23 @@ pub struct ModelMeta {
 }
 
 /// Parameters in PyTorch's orientation, as `summary.json` shows them.
+///
+/// Each f32 is written as the f64 of the same value (0.7645385265350342, not 0.7645385), the
+/// way PyTorch's `.item()` reports it, so a reader in any language gets the exact number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParamsJson {
     /// `[out][in]`.
-    pub weight: Vec<Vec<f32>>,
+    pub weight: Vec<Vec<f64>>,
     /// One per output.
-    pub bias: Vec<f32>,
+    pub bias: Vec<f64>,
 }
 
 impl From<LinearParams> for ParamsJson {
     fn from(p: LinearParams) -> Self {
+        let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
         Self {
-            weight: p.weight,
-            bias: p.bias,
+            weight: p.weight.into_iter().map(wide).collect(),
+            bias: wide(p.bias),
         }
     }
 }

@@ -26,7 +26,7 @@ pub struct Args {
     pub epochs: usize,
 
     /// SGD learning rate.
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
     pub lr: f64,
 
     /// Print and record the losses every N epochs (epoch 0 included).
@@ -47,11 +47,11 @@ pub struct Args {
     pub bias: f32,
 
     /// Spacing of the x values in [0, 1).
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.02, allow_negative_numbers = true)]
     pub step: f64,
 
     /// Share of the rows (taken in order) used for training; the rest test.
-    #[arg(long, default_value_t = 0.8)]
+    #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
     pub train_fraction: f64,
 
     /// Start from this weight (overrides the PyTorch or seeded draw), to compare step for step

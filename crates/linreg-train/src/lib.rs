@@ -31,7 +31,8 @@ use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::nn::loss::{HuberLossConfig, LpLossConfig, MseLoss, Reduction};
-use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::{GradientsParams, Optimizer, Sgd, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{Dataset, Matrix, Split};
@@ -182,7 +183,7 @@ pub enum TrainError {
     /// The loss became NaN or infinite.
     #[error(
         "training diverged: the {which} loss became {value} at epoch {epoch}; \
-         try a smaller learning rate than {lr}"
+         try a smaller learning rate than {}", short(*lr)
     )]
     Diverged {
         /// `train` or `test`.
@@ -194,6 +195,15 @@ pub enum TrainError {
         /// The learning rate used.
         lr: f64,
     },
+}
+
+/// A number as a person would type it: `0.01`, `1e38`.
+fn short(v: f64) -> String {
+    if v != 0.0 && !(1e-4..1e6).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
 }
 
 /// Copies a matrix onto `device` as a `[rows, cols]` tensor: one contiguous copy.
@@ -234,6 +244,84 @@ fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
     t.into_scalar().elem::<f64>()
 }
 
+/// One epoch at a time: the loop [`train`] runs, for callers that want to watch or steer it.
+///
+/// Like Burn's optimizers, it takes the model by value and gives the updated one back:
+///
+/// ```
+/// use burn::backend::{Autodiff, NdArray};
+/// use linreg_data::{LineSpec, Split};
+/// use linreg_model::LrModelConfig;
+/// use linreg_train::{TrainConfig, Trainer};
+///
+/// type B = Autodiff<NdArray>;
+/// let device = Default::default();
+/// let split = Split::ordered(LineSpec::default().generate()?, 0.8)?;
+/// let mut model = LrModelConfig::new().init::<B>(&device);
+/// let mut trainer = Trainer::new(&model, &split, &TrainConfig::new(), &device)?;
+/// for _ in 0..3 {
+///     let (next, loss) = trainer.step(model);
+///     model = next;
+///     println!("train loss before this step: {}", loss.into_scalar());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Trainer<B: AutodiffBackend> {
+    optim: OptimizerAdaptor<Sgd<B::InnerBackend>, LrModel<B>, B>,
+    train: DeviceData<B>,
+    test: DeviceData<B::InnerBackend>,
+    config: TrainConfig,
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// Validates `config`, checks that `split` fits `model`'s shape and moves the data to `device`.
+    pub fn new(
+        model: &LrModel<B>,
+        split: &Split,
+        config: &TrainConfig,
+        device: &B::Device,
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        let (d_in, d_out) = (model.d_input(), model.d_output());
+        for data in [&split.train, &split.test] {
+            if data.x.cols() != d_in || data.y.cols() != d_out {
+                return Err(TrainError::ShapeMismatch {
+                    model_in: d_in,
+                    model_out: d_out,
+                    data_in: data.x.cols(),
+                    data_out: data.y.cols(),
+                });
+            }
+        }
+        Ok(Self {
+            optim: SgdConfig::new().init::<B, LrModel<B>>(),
+            train: DeviceData::new(&split.train, device),
+            test: DeviceData::new(&split.test, device),
+            config: config.clone(),
+        })
+    }
+
+    /// One full-batch epoch: forward, loss, backward, optimizer step. Returns the updated model
+    /// and the training loss computed before the step, left on the device (reading it waits
+    /// for the device, so read it only when needed).
+    pub fn step(&mut self, model: LrModel<B>) -> (LrModel<B>, Tensor<B::InnerBackend, 1>) {
+        let pred = model.forward(self.train.x.clone());
+        let loss = self.config.loss.compute(pred, self.train.y.clone());
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let model = self.optim.step(self.config.lr, model, grads);
+        (model, loss.inner())
+    }
+
+    /// Loss of an inference model on the test rows.
+    pub fn test_loss(&self, model: &LrModel<B::InnerBackend>) -> f64 {
+        scalar(
+            self.config
+                .loss
+                .compute(model.forward(self.test.x.clone()), self.test.y.clone()),
+        )
+    }
+}
+
 /// Trains `model` on `split.train` with full-batch SGD, evaluating on `split.test`.
 ///
 /// `on_log` is called with each [`LogEntry`] as it is made (epochs 0, `log_every`, …).
@@ -246,60 +334,36 @@ pub fn train<B: AutodiffBackend>(
     device: &B::Device,
     on_log: &mut dyn FnMut(&LogEntry),
 ) -> Result<Trained<B>, TrainError> {
-    config.validate()?;
-    let (d_in, d_out) = (model.d_input(), model.d_output());
-    for data in [&split.train, &split.test] {
-        if data.x.cols() != d_in || data.y.cols() != d_out {
-            return Err(TrainError::ShapeMismatch {
-                model_in: d_in,
-                model_out: d_out,
-                data_in: data.x.cols(),
-                data_out: data.y.cols(),
-            });
-        }
-    }
-    let train_data = DeviceData::<B>::new(&split.train, device);
-    let test_data = DeviceData::<B::InnerBackend>::new(&split.test, device);
-    let mut optim = SgdConfig::new().init::<B, LrModel<B>>();
-    let loss_fn = config.loss;
+    let mut trainer = Trainer::new(&model, split, config, device)?;
     let diverged = |which, value: f64, epoch| TrainError::Diverged {
         which,
         value,
         epoch,
         lr: config.lr,
     };
-
     let mut history = Vec::with_capacity(config.epochs / config.log_every + 1);
     let start = Instant::now();
     for epoch in 0..config.epochs {
-        let pred = model.forward(train_data.x.clone());
-        let loss = loss_fn.compute(pred, train_data.y.clone());
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(config.lr, model, grads);
-
+        let (next, loss) = trainer.step(model);
+        model = next;
         if epoch % config.log_every == 0 {
-            let train_loss = scalar(loss.inner());
-            let valid = model.valid();
-            let test_loss =
-                scalar(loss_fn.compute(valid.forward(test_data.x.clone()), test_data.y.clone()));
-            for (which, value) in [("train", train_loss), ("test", test_loss)] {
+            let entry = LogEntry {
+                epoch,
+                train_loss: scalar(loss),
+                test_loss: trainer.test_loss(&model.valid()),
+            };
+            for (which, value) in [("train", entry.train_loss), ("test", entry.test_loss)] {
                 if !value.is_finite() {
                     return Err(diverged(which, value, epoch));
                 }
             }
-            let entry = LogEntry {
-                epoch,
-                train_loss,
-                test_loss,
-            };
             on_log(&entry);
             history.push(entry);
         }
     }
     let model = model.valid();
-    let train_inner = DeviceData::<B::InnerBackend>::new(&split.train, device);
-    let train_loss = scalar(loss_fn.compute(model.forward(train_inner.x), train_inner.y));
-    let test_loss = scalar(loss_fn.compute(model.forward(test_data.x), test_data.y));
+    let train_loss = evaluate(&model, &split.train, config.loss, device);
+    let test_loss = trainer.test_loss(&model);
     let seconds = start.elapsed().as_secs_f64();
     for (which, value) in [("train", train_loss), ("test", test_loss)] {
         if !value.is_finite() {
