@@ -99,18 +99,13 @@ fn run<B: AutodiffBackend>(device: &B::Device) -> Result<(), Box<dyn std::error:
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The GPU when this build has it, else the CPU: the same generic code either way.
     #[cfg(feature = "wgpu")]
-    {
-        use burn::backend::{Autodiff, Wgpu};
-        println!("backend: wgpu");
-        return run::<Autodiff<Wgpu>>(&Default::default());
-    }
+    type B = burn::backend::Autodiff<burn::backend::Wgpu>;
     #[cfg(not(feature = "wgpu"))]
-    {
-        use burn::backend::{Autodiff, NdArray};
-        println!("backend: ndarray");
-        run::<Autodiff<NdArray>>(&Default::default())
-    }
+    type B = burn::backend::Autodiff<burn::backend::NdArray>;
+    println!("backend: {}", std::any::type_name::<B>());
+    run::<B>(&Default::default())
 }
 
 #[test]
