@@ -58,7 +58,12 @@ fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
         std::hint::black_box(&trained.model);
         whole.push(t.elapsed());
     }
-    report("train(): 500 epochs, 10 evaluations", "per epoch", whole, 500);
+    report(
+        "train(): 500 epochs, 10 evaluations",
+        "per epoch",
+        whole,
+        500,
+    );
 
     let mut steps = Vec::new();
     for _ in 0..REPS {
@@ -71,7 +76,12 @@ fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
         let _ = model.valid().params(); // wait for the device
         steps.push(t.elapsed());
     }
-    report("500 × Trainer::step, no evaluation", "per epoch", steps, 500);
+    report(
+        "500 × Trainer::step, no evaluation",
+        "per epoch",
+        steps,
+        500,
+    );
 
     // The pieces of one step, each repeated 500 times.
     let x = to_tensor::<B>(&split.train.x, device);
@@ -129,7 +139,12 @@ fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
         let _ = w.into_data();
         ana.push(t.elapsed());
     }
-    report("  prototype: closed-form gradient, inner backend", "per epoch", ana, 500);
+    report(
+        "  prototype: closed-form gradient, inner backend",
+        "per epoch",
+        ana,
+        500,
+    );
 }
 
 fn main() {
