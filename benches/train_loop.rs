@@ -116,7 +116,6 @@ fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
     report("  SGD step (OptimizerAdaptor)", "per epoch", opt, 500);
 
     // Prototype: closed-form gradients on the inner backend, no autodiff.
-    use burn::prelude::*;
     type I<B> = <B as AutodiffBackend>::InnerBackend;
     let xi = to_tensor::<I<B>>(&split.train.x, device);
     let yi = to_tensor::<I<B>>(&split.train.y, device);

@@ -15,7 +15,6 @@ use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder};
 use burn::tensor::Tensor;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_plot::{Chart, Series, PREDICTION_COLOR, TEST_COLOR, TRAIN_COLOR};
 use linreg_train::{to_tensor, train, LogEntry, TrainConfig};
 
 /// The CPU backend, with automatic differentiation for training.
@@ -44,30 +43,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         split.train.len(),
         split.test.len()
     );
-    let xy = |s: &linreg_data::Dataset| -> Vec<(f32, f32)> {
-        s.x.values()
-            .iter()
-            .copied()
-            .zip(s.y.values().iter().copied())
-            .collect()
-    };
-    let (train_pts, test_pts) = (xy(&split.train), xy(&split.test));
-    let train_s = Series {
-        name: "Training Data",
-        color: TRAIN_COLOR,
-        points: &train_pts,
-    };
-    let test_s = Series {
-        name: "Testing Data",
-        color: TEST_COLOR,
-        points: &test_pts,
-    };
-    let data_chart = Chart {
-        title: "Training and Test Data",
-        x_label: "X",
-        y_label: "Y",
-    };
-    linreg_plot::scatter(&out.join("data.png"), &data_chart, &[train_s, test_s])?;
+    //    plot_predictions(X_train, y_train, X_test, y_test)
+    let train_xy = (split.train.x.values(), split.train.y.values());
+    let test_xy = (split.test.x.values(), split.test.y.values());
+    linreg_plot::plot_predictions(&out.join("data.png"), train_xy, test_xy, None)?;
 
     //    model = LrModel(); print(model.state_dict())
     //    Started from PyTorch's seed-42 draw so the numbers below are the tutorial's.
@@ -87,34 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             e.epoch, e.train_loss, e.test_loss
         );
     })?;
-    let losses = |f: fn(&LogEntry) -> f64| -> Vec<(f32, f32)> {
-        trained
-            .history
-            .iter()
-            .map(|e| (e.epoch as f32, f(e) as f32))
-            .collect()
-    };
-    let (train_loss, test_loss) = (losses(|e| e.train_loss), losses(|e| e.test_loss));
-    linreg_plot::lines(
-        &out.join("loss.png"),
-        &Chart {
-            title: "Training and Testing Losses vs Epochs",
-            x_label: "Epochs",
-            y_label: "Loss",
-        },
-        &[
-            Series {
-                name: "Training Loss",
-                color: TRAIN_COLOR,
-                points: &train_loss,
-            },
-            Series {
-                name: "Testing Loss",
-                color: TEST_COLOR,
-                points: &test_loss,
-            },
-        ],
-    )?;
+    //    plot_epoch_losses(epoch_vals, train_loss_vals, test_loss_vals)
+    let epochs: Vec<usize> = trained.history.iter().map(|e| e.epoch).collect();
+    let train_losses: Vec<f64> = trained.history.iter().map(|e| e.train_loss).collect();
+    let test_losses: Vec<f64> = trained.history.iter().map(|e| e.test_loss).collect();
+    linreg_plot::plot_epoch_losses(&out.join("loss.png"), &epochs, &train_losses, &test_losses)?;
 
     //    model.eval(); with torch.inference_mode(): y_preds = model(X_test)
     //    `trained.model` is already the inference model (Burn's `valid()`).
@@ -123,28 +79,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .forward(to_tensor(&split.test.x, &device))
         .into_data()
         .to_vec()?;
-    let pred_pts: Vec<(f32, f32)> = split
-        .test
-        .x
-        .values()
-        .iter()
-        .copied()
-        .zip(y_preds.iter().copied())
-        .collect();
-    let pred_s = Series {
-        name: "Predictions",
-        color: PREDICTION_COLOR,
-        points: &pred_pts,
-    };
-    let pred_chart = Chart {
-        title: "True and Predicted Data",
-        x_label: "X",
-        y_label: "Y",
-    };
-    linreg_plot::scatter(
+    //    plot_predictions(X_train, y_train, X_test, y_test, y_preds)
+    linreg_plot::plot_predictions(
         &out.join("predictions.png"),
-        &pred_chart,
-        &[train_s, test_s, pred_s],
+        train_xy,
+        test_xy,
+        Some(&y_preds),
     )?;
     println!("3. final parameters: {:?}", trained.model.params());
 

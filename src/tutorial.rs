@@ -2,12 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_plot::{Chart, Series, PREDICTION_COLOR, TEST_COLOR, TRAIN_COLOR};
 use linreg_train::{to_tensor, train, LogEntry, LossKind, TrainConfig};
 
 use crate::artifacts::{self, Files, Summary};
@@ -210,78 +209,21 @@ fn draw_plots(
     predictions: &[f32],
     history: &[LogEntry],
 ) -> Result<Vec<PathBuf>> {
-    let pairs = |x: &[f32], y: &[f32]| -> Vec<(f32, f32)> {
-        x.iter().copied().zip(y.iter().copied()).collect()
-    };
-    let train_pts = pairs(split.train.x.values(), split.train.y.values());
-    let test_pts = pairs(split.test.x.values(), split.test.y.values());
-    let pred_pts = pairs(split.test.x.values(), predictions);
-    let train_s = Series {
-        name: "Training Data",
-        color: TRAIN_COLOR,
-        points: &train_pts,
-    };
-    let test_s = Series {
-        name: "Testing Data",
-        color: TEST_COLOR,
-        points: &test_pts,
-    };
-    let pred_s = Series {
-        name: "Predictions",
-        color: PREDICTION_COLOR,
-        points: &pred_pts,
-    };
-    let loss_train: Vec<(f32, f32)> = history
-        .iter()
-        .map(|e| (e.epoch as f32, e.train_loss as f32))
-        .collect();
-    let loss_test: Vec<(f32, f32)> = history
-        .iter()
-        .map(|e| (e.epoch as f32, e.test_loss as f32))
-        .collect();
-    let xy = |title| Chart {
-        title,
-        x_label: "X",
-        y_label: "Y",
-    };
+    let train = (split.train.x.values(), split.train.y.values());
+    let test = (split.test.x.values(), split.test.y.values());
+    let epochs: Vec<usize> = history.iter().map(|e| e.epoch).collect();
+    let train_loss: Vec<f64> = history.iter().map(|e| e.train_loss).collect();
+    let test_loss: Vec<f64> = history.iter().map(|e| e.test_loss).collect();
     let mut written = Vec::new();
     for ext in ["png", "svg"] {
         let path = dir.join(format!("data.{ext}"));
-        linreg_plot::scatter(
-            &path,
-            &xy("Features v. Outcome for Testing and Training Data"),
-            &[train_s, test_s],
-        )?;
+        linreg_plot::plot_predictions(&path, train, test, None)?;
         written.push(path);
         let path = dir.join(format!("predictions.{ext}"));
-        linreg_plot::scatter(
-            &path,
-            &xy("True and Predicted Data"),
-            &[train_s, test_s, pred_s],
-        )?;
+        linreg_plot::plot_predictions(&path, train, test, Some(predictions))?;
         written.push(path);
         let path = dir.join(format!("loss.{ext}"));
-        linreg_plot::lines(
-            &path,
-            &Chart {
-                title: "Training and Testing Losses vs Epochs",
-                x_label: "Epochs",
-                y_label: "Loss",
-            },
-            &[
-                Series {
-                    name: "Training Loss",
-                    color: TRAIN_COLOR,
-                    points: &loss_train,
-                },
-                Series {
-                    name: "Testing Loss",
-                    color: TEST_COLOR,
-                    points: &loss_test,
-                },
-            ],
-        )
-        .context("could not draw the loss curves")?;
+        linreg_plot::plot_epoch_losses(&path, &epochs, &train_loss, &test_loss)?;
         written.push(path);
     }
     written.sort();

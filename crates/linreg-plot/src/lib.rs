@@ -157,6 +157,89 @@ fn draw(
     }
 }
 
+/// The tutorial's `plot_predictions`: training data, test data and, when given, the
+/// predictions at the test inputs, as points (`x` is the one feature, `y` the target).
+pub fn plot_predictions(
+    path: &Path,
+    (train_x, train_y): (&[f32], &[f32]),
+    (test_x, test_y): (&[f32], &[f32]),
+    predictions: Option<&[f32]>,
+) -> Result<(), PlotError> {
+    let pairs = |x: &[f32], y: &[f32]| -> Vec<(f32, f32)> {
+        x.iter().copied().zip(y.iter().copied()).collect()
+    };
+    let (train, test) = (pairs(train_x, train_y), pairs(test_x, test_y));
+    let predicted = predictions.map(|p| pairs(test_x, p)).unwrap_or_default();
+    let mut series = vec![
+        Series {
+            name: "Training Data",
+            color: TRAIN_COLOR,
+            points: &train,
+        },
+        Series {
+            name: "Testing Data",
+            color: TEST_COLOR,
+            points: &test,
+        },
+    ];
+    let title = if predictions.is_some() {
+        series.push(Series {
+            name: "Predictions",
+            color: PREDICTION_COLOR,
+            points: &predicted,
+        });
+        "True and Predicted Data"
+    } else {
+        "Training and Test Data"
+    };
+    scatter(
+        path,
+        &Chart {
+            title,
+            x_label: "X",
+            y_label: "Y",
+        },
+        &series,
+    )
+}
+
+/// The tutorial's `plot_epoch_losses`: training and test loss against the logged epochs.
+pub fn plot_epoch_losses(
+    path: &Path,
+    epochs: &[usize],
+    train: &[f64],
+    test: &[f64],
+) -> Result<(), PlotError> {
+    let curve = |loss: &[f64]| -> Vec<(f32, f32)> {
+        epochs
+            .iter()
+            .zip(loss)
+            .map(|(&e, &l)| (e as f32, l as f32))
+            .collect()
+    };
+    let (train, test) = (curve(train), curve(test));
+    lines(
+        path,
+        &Chart {
+            title: "Training and Testing Losses vs Epochs",
+            x_label: "Epochs",
+            y_label: "Loss",
+        },
+        &[
+            Series {
+                name: "Training Loss",
+                color: TRAIN_COLOR,
+                points: &train,
+            },
+            Series {
+                name: "Testing Loss",
+                color: TEST_COLOR,
+                points: &test,
+            },
+        ],
+    )
+}
+
 /// Padded range of the values, never empty.
 fn range(values: impl Iterator<Item = f32>) -> std::ops::Range<f32> {
     let (lo, hi) = values.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
