@@ -48,13 +48,13 @@ fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
     let split = Split::ordered(LineSpec::default().generate().expect("data"), 0.8).expect("split");
     let config = TrainConfig::new();
     // Warm up: first use initializes the device and its kernels.
-    let _ = train(start::<B>(device), &split, &config, device, &mut |_| {});
+    let _ = train(start::<B>(device), &split, &config, device, &mut ());
 
     let mut whole = Vec::new();
     for _ in 0..REPS {
         let model = start::<B>(device);
         let t = Instant::now();
-        let trained = train(model, &split, &config, device, &mut |_| {}).expect("train");
+        let trained = train(model, &split, &config, device, &mut ()).expect("train");
         std::hint::black_box(&trained.model);
         whole.push(t.elapsed());
     }

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
 use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use linreg_data::Standardizer;
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_train::LogEntry;
+use linreg_train::{LogEntry, Metrics, Scores};
 use serde::{Deserialize, Serialize};
 
 /// File name of the model's parameters (Burn's named MessagePack record, full precision).
@@ -36,6 +37,50 @@ pub struct ModelMeta {
     pub config: LrModelConfig,
     /// The record's file name, beside this one.
     pub record: String,
+    /// Feature column names, in the model's input order.
+    #[serde(default)]
+    pub features: Vec<String>,
+    /// Target column names, in the model's output order.
+    #[serde(default)]
+    pub targets: Vec<String>,
+    /// The loss it was trained with (`evaluate` reports it).
+    #[serde(default)]
+    pub loss: Option<String>,
+    /// Feature standardization fitted on the training rows; `null` when features are used raw.
+    #[serde(default)]
+    pub standardization: Option<StandardizationJson>,
+}
+
+/// Standardization statistics in `model.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StandardizationJson {
+    /// Per-feature mean of the training rows.
+    pub mean: Vec<f64>,
+    /// Per-feature standard deviation of the training rows.
+    pub scale: Vec<f64>,
+}
+
+impl ModelMeta {
+    /// The standardizer to apply before the model, if any.
+    pub fn standardizer(&self) -> Option<Standardizer> {
+        self.standardization.as_ref().map(|s| Standardizer {
+            mean: s.mean.clone(),
+            scale: s.scale.clone(),
+        })
+    }
+}
+
+/// What `model.json` records beside the model's shape.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    /// Feature column names.
+    pub features: Vec<String>,
+    /// Target column names.
+    pub targets: Vec<String>,
+    /// The loss trained with.
+    pub loss: String,
+    /// Standardization applied to the features, if any.
+    pub standardizer: Option<Standardizer>,
 }
 
 /// Parameters in PyTorch's orientation, as `summary.json` shows them.
@@ -60,6 +105,75 @@ impl From<LinearParams> for ParamsJson {
     }
 }
 
+impl ParamsJson {
+    /// The same model's coefficients on the original (unstandardized) columns.
+    pub fn in_original_units(&self, standardizer: Option<&Standardizer>) -> Self {
+        match standardizer {
+            None => self.clone(),
+            Some(s) => {
+                let (weight, bias) = s.to_original_units(&self.weight, &self.bias);
+                Self { weight, bias }
+            }
+        }
+    }
+}
+
+/// Metrics as `summary.json` and `evaluate --json` show them: the averages, then one entry per
+/// target by name.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsJson {
+    /// Mean absolute error, averaged over targets.
+    pub mae: f64,
+    /// Mean squared error, averaged over targets.
+    pub mse: f64,
+    /// Root mean squared error, averaged over targets.
+    pub rmse: f64,
+    /// R², averaged over targets.
+    pub r2: f64,
+    /// Each target's scores, keyed by its column name, in column order.
+    #[serde(serialize_with = "ordered_map")]
+    pub per_target: Vec<(String, Scores)>,
+}
+
+impl MetricsJson {
+    /// Names `metrics`' targets.
+    pub fn new(metrics: &Metrics, targets: &[String]) -> Self {
+        Self {
+            mae: metrics.mean.mae,
+            mse: metrics.mean.mse,
+            rmse: metrics.mean.rmse,
+            r2: metrics.mean.r2,
+            per_target: targets
+                .iter()
+                .cloned()
+                .zip(metrics.per_target.iter().copied())
+                .collect(),
+        }
+    }
+}
+
+fn ordered_map<S: serde::Serializer>(pairs: &[(String, Scores)], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_map(pairs.iter().map(|(k, v)| (k, v)))
+}
+
+/// Train and test metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricsPair {
+    /// On the training rows.
+    pub train: MetricsJson,
+    /// On the test rows.
+    pub test: MetricsJson,
+}
+
+/// Row counts.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Rows {
+    /// Training rows.
+    pub train: usize,
+    /// Test rows.
+    pub test: usize,
+}
+
 /// Paths of the files a run wrote.
 #[derive(Debug, Default, Serialize)]
 pub struct Files {
@@ -82,23 +196,46 @@ pub struct Summary {
     pub seed: Option<u64>,
     /// Where the initial parameters came from.
     pub init: String,
-    /// Epochs trained.
+    /// Feature column names.
+    pub features: Vec<String>,
+    /// Target column names.
+    pub targets: Vec<String>,
+    /// Training and test row counts.
+    pub rows: Rows,
+    /// Whether the features were standardized.
+    pub standardized: bool,
+    /// Epochs asked for.
     pub epochs: usize,
-    /// Learning rate.
+    /// Epochs run (fewer with early stopping).
+    pub epochs_run: usize,
+    /// With early stopping: the epoch whose model was kept.
+    pub best_epoch: Option<usize>,
+    /// Base learning rate.
     pub lr: f64,
     /// Loss minimized.
     pub loss: String,
-    /// Parameters before training.
+    /// Optimizer.
+    pub optimizer: String,
+    /// Learning-rate schedule.
+    pub schedule: String,
+    /// Rows per step; null for full batch.
+    pub batch_size: Option<usize>,
+    /// Parameters before training (on the features the model sees).
     pub initial: ParamsJson,
-    /// Parameters after training.
+    /// Parameters after training (on the features the model sees).
     #[serde(rename = "final")]
     pub final_params: ParamsJson,
+    /// The final parameters on the original columns (equal to `final` when nothing was
+    /// standardized).
+    pub original_units: ParamsJson,
     /// Every logged evaluation.
     pub history: Vec<LogEntry>,
     /// Final loss on the training rows.
     pub train_loss: f64,
     /// Final loss on the test rows.
     pub test_loss: f64,
+    /// Final metrics.
+    pub metrics: MetricsPair,
     /// Training time in seconds.
     pub seconds: f64,
     /// The other files.
@@ -131,7 +268,11 @@ pub fn prepare_out_dir(dir: &Path) -> Result<()> {
 }
 
 /// Saves `model` as `dir/model.mpk` and `dir/model.json`; returns their paths.
-pub fn save_model<B: Backend>(model: &LrModel<B>, dir: &Path) -> Result<(PathBuf, PathBuf)> {
+pub fn save_model<B: Backend>(
+    model: &LrModel<B>,
+    info: &ModelInfo,
+    dir: &Path,
+) -> Result<(PathBuf, PathBuf)> {
     let bytes = ModelRecorder::default()
         .record(model.clone().into_record(), ())
         .context("could not encode the model")?;
@@ -140,6 +281,13 @@ pub fn save_model<B: Backend>(model: &LrModel<B>, dir: &Path) -> Result<(PathBuf
         version: MODEL_FORMAT_VERSION,
         config: model.config(),
         record: MODEL_FILE.into(),
+        features: info.features.clone(),
+        targets: info.targets.clone(),
+        loss: Some(info.loss.clone()),
+        standardization: info.standardizer.as_ref().map(|s| StandardizationJson {
+            mean: s.mean.clone(),
+            scale: s.scale.clone(),
+        }),
     };
     let (model_path, meta_path) = (dir.join(MODEL_FILE), dir.join(MODEL_META_FILE));
     write_atomic(&model_path, &bytes)?;
@@ -147,8 +295,8 @@ pub fn save_model<B: Backend>(model: &LrModel<B>, dir: &Path) -> Result<(PathBuf
     Ok((model_path, meta_path))
 }
 
-/// Loads the model saved in `dir` by [`save_model`] onto `device`.
-pub fn load_model<B: Backend>(dir: &Path, device: &B::Device) -> Result<LrModel<B>> {
+/// Loads the model saved in `dir` by [`save_model`] onto `device`, with its description.
+pub fn load_model<B: Backend>(dir: &Path, device: &B::Device) -> Result<(LrModel<B>, ModelMeta)> {
     let meta_path = dir.join(MODEL_META_FILE);
     let text = fs::read_to_string(&meta_path).with_context(|| {
         format!(
@@ -187,7 +335,8 @@ pub fn load_model<B: Backend>(dir: &Path, device: &B::Device) -> Result<LrModel<
                 record_path.display()
             )
         })?;
-    meta.config
+    let model = meta
+        .config
         .init_with_record(record, device)
         .with_context(|| {
             format!(
@@ -195,7 +344,21 @@ pub fn load_model<B: Backend>(dir: &Path, device: &B::Device) -> Result<LrModel<
                 record_path.display(),
                 meta_path.display()
             )
-        })
+        })?;
+    let (d_in, d_out) = (meta.config.d_input, meta.config.d_output);
+    let widths_ok = (meta.features.is_empty() || meta.features.len() == d_in)
+        && (meta.targets.is_empty() || meta.targets.len() == d_out)
+        && meta
+            .standardization
+            .as_ref()
+            .is_none_or(|s| s.mean.len() == d_in && s.scale.len() == d_in);
+    if !widths_ok {
+        bail!(
+            "{} is inconsistent: its column lists or standardization do not fit a {d_in}→{d_out} model",
+            meta_path.display()
+        );
+    }
+    Ok((model, meta))
 }
 
 /// Writes `summary.json` into `dir`.
@@ -232,12 +395,26 @@ mod tests {
             .unwrap()
     }
 
+    fn info() -> ModelInfo {
+        ModelInfo {
+            features: vec!["a".into(), "b".into()],
+            targets: vec!["p".into(), "q".into(), "r".into()],
+            loss: "mse".into(),
+            standardizer: Some(Standardizer {
+                mean: vec![1.0, 2.0],
+                scale: vec![2.0, 3.0],
+            }),
+        }
+    }
+
     #[test]
     fn round_trip_is_exact() {
         let dir = tmp("roundtrip");
         let m = model();
-        save_model(&m, &dir).unwrap();
-        let loaded = load_model::<B>(&dir, &Default::default()).unwrap();
+        save_model(&m, &info(), &dir).unwrap();
+        let (loaded, meta) = load_model::<B>(&dir, &Default::default()).unwrap();
+        assert_eq!(meta.features, ["a", "b"]);
+        assert_eq!(meta.standardizer().unwrap().scale, vec![2.0, 3.0]);
         assert_eq!(loaded.params(), m.params());
         assert_eq!(loaded.config().d_output, 3);
         // No temporary file is left behind.
@@ -267,7 +444,7 @@ mod tests {
     #[test]
     fn corrupt_record_is_a_clear_error() {
         let dir = tmp("corrupt");
-        save_model(&model(), &dir).unwrap();
+        save_model(&model(), &info(), &dir).unwrap();
         fs::write(dir.join(MODEL_FILE), b"\x93not a record").unwrap();
         let err = format!(
             "{:#}",
@@ -286,7 +463,7 @@ mod tests {
     #[test]
     fn record_that_disagrees_with_its_config_is_refused() {
         let dir = tmp("mismatch");
-        save_model(&model(), &dir).unwrap();
+        save_model(&model(), &info(), &dir).unwrap();
         let meta = r#"{"format":"linreg-model","version":1,"config":{"d_input":1,"d_output":1,"bias":true},"record":"model.mpk"}"#;
         fs::write(dir.join(MODEL_META_FILE), meta).unwrap();
         let err = format!(

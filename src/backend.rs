@@ -1,9 +1,10 @@
 //! Backend choice: one `cfg`-gated arm per Burn backend, each calling the one generic run.
 
 use anyhow::{bail, Result};
+use burn::tensor::backend::AutodiffBackend;
 
-use crate::cli::{Args, BackendChoice};
-use crate::tutorial;
+use crate::cli::{BackendChoice, Cli, Command};
+use crate::{apply, generate, train, tutorial};
 
 /// What the run reports about where it trained.
 pub struct Placement {
@@ -13,11 +14,13 @@ pub struct Placement {
     pub device: String,
 }
 
-/// Runs the tutorial on the chosen (or default) backend.
-pub fn dispatch(args: &Args) -> Result<()> {
-    let choice = args
-        .backend
-        .unwrap_or_else(BackendChoice::default_for_build);
+/// Runs the command on the chosen (or default) backend.
+pub fn dispatch(cli: &Cli) -> Result<()> {
+    // Generating a table needs no tensor, so no device either.
+    if let Some(Command::Generate(args)) = &cli.command {
+        return generate::run(args);
+    }
+    let choice = cli.backend.unwrap_or_else(BackendChoice::default_for_build);
     match choice {
         #[cfg(feature = "ndarray")]
         BackendChoice::Ndarray => {
@@ -27,7 +30,7 @@ pub fn dispatch(args: &Args) -> Result<()> {
                 backend: choice.name(),
                 device: format!("{device:?}"),
             };
-            tutorial::run::<Autodiff<NdArray>>(args, &device, &placement)
+            run::<Autodiff<NdArray>>(cli, &device, &placement)
         }
         #[cfg(feature = "wgpu")]
         BackendChoice::Wgpu => {
@@ -37,13 +40,24 @@ pub fn dispatch(args: &Args) -> Result<()> {
                 backend: choice.name(),
                 device: name,
             };
-            tutorial::run::<Autodiff<Wgpu>>(args, &device, &placement)
+            run::<Autodiff<Wgpu>>(cli, &device, &placement)
         }
         #[allow(unreachable_patterns)]
         other => bail!(
             "this linreg was built without the {0} backend; rebuild it with `--features {0}`",
             other.name()
         ),
+    }
+}
+
+/// The one generic entry point: every command, on backend `B`.
+fn run<B: AutodiffBackend>(cli: &Cli, device: &B::Device, placement: &Placement) -> Result<()> {
+    match &cli.command {
+        None => tutorial::run::<B>(&cli.tutorial, device, placement),
+        Some(Command::Train(args)) => train::run::<B>(args, device, placement),
+        Some(Command::Evaluate(args)) => apply::evaluate::<B::InnerBackend>(args, device),
+        Some(Command::Predict(args)) => apply::predict_cmd::<B::InnerBackend>(args, device),
+        Some(Command::Generate(args)) => generate::run(args),
     }
 }
 

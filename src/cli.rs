@@ -1,26 +1,65 @@
-//! Command-line arguments. Every default is the tutorial's value.
+//! Command-line arguments. The tutorial's options default to the tutorial's values.
 
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The parameters PyTorch's `nn.Linear(1, 1)` drew after `torch.manual_seed(42)`.
 pub const PYTORCH_SEED42_WEIGHT: f32 = 0.764_538_5;
 /// See [`PYTORCH_SEED42_WEIGHT`].
 pub const PYTORCH_SEED42_BIAS: f32 = 0.830_007_9;
 
-/// Train a linear model with Burn, as the PyTorch "Linear Models" tutorial does.
+/// Fit, inspect, save and reuse linear models with Burn.
 ///
-/// With no arguments: builds y = 0.8·x + 0.2 for x = 0, 0.02, …, 0.98, splits it 80/20, trains
-/// `Linear(1, 1)` with L1 loss and SGD (lr 0.01) for 500 epochs, prints the losses every 50
-/// epochs, then writes plots, the model and a summary to `artifacts/`.
+/// With no subcommand: runs the PyTorch "Linear Models" tutorial. It builds y = 0.8·x + 0.2 for
+/// x = 0, 0.02, …, 0.98, splits it 80/20, trains `Linear(1, 1)` with L1 loss and SGD (lr 0.01)
+/// for 500 epochs, prints the losses every 50 epochs, then writes plots, the model and a summary
+/// to `artifacts/`.
 ///
-/// The run starts from the parameters PyTorch drew for the tutorial with torch.manual_seed(42)
+/// The tutorial run starts from the parameters PyTorch drew with torch.manual_seed(42)
 /// (w = 0.7645385, b = 0.8300079), so its numbers match PyTorch's line for line. `--seed N`
 /// draws fresh parameters from Burn's own generator instead (reproducible per backend).
+///
+/// Subcommands train on your own CSV tables, evaluate and apply saved models, and generate
+/// synthetic tables.
 #[derive(Debug, Parser)]
-#[command(name = "linreg", version, about, long_about)]
-pub struct Args {
+#[command(
+    name = "linreg",
+    version,
+    about,
+    long_about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; the tutorial when absent.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The tutorial's options.
+    #[command(flatten)]
+    pub tutorial: TutorialArgs,
+
+    /// Where to train and predict. Default: wgpu when this build has it, else ndarray.
+    #[arg(long, value_enum, global = true)]
+    pub backend: Option<BackendChoice>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a model on a CSV table (one output per target column).
+    Train(Box<TrainArgs>),
+    /// Score a saved model on a CSV table that has its target columns.
+    Evaluate(EvaluateArgs),
+    /// Append a saved model's predictions (`<target>_pred`) to the rows of a CSV table.
+    Predict(PredictArgs),
+    /// Write a synthetic linear table with known coefficients (in a sidecar JSON).
+    Generate(GenerateArgs),
+}
+
+/// Options of the tutorial run.
+#[derive(Debug, Args)]
+pub struct TutorialArgs {
     /// Number of full-batch training epochs.
     #[arg(long, default_value_t = 500)]
     pub epochs: usize,
@@ -66,10 +105,220 @@ pub struct Args {
     /// Directory for the model, summary and plots (created if missing).
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
+}
 
-    /// Where to train. Default: wgpu when this build has it, else ndarray.
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendChoice>,
+/// The loss, as the CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// Mean absolute error (the tutorial's).
+    L1,
+    /// Mean squared error.
+    Mse,
+    /// Huber: squared within --huber-delta, linear beyond.
+    Huber,
+}
+
+/// The optimizer, as the CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OptimizerArg {
+    /// Stochastic gradient descent (with --momentum, --weight-decay).
+    Sgd,
+    /// Adam.
+    Adam,
+    /// AdamW (decoupled weight decay).
+    Adamw,
+}
+
+/// The learning-rate schedule, as the CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduleArg {
+    /// The same rate every epoch.
+    Constant,
+    /// Multiply by --lr-gamma every --lr-step-size epochs.
+    Step,
+    /// Half a cosine from the rate down to 0 over all epochs.
+    Cosine,
+}
+
+/// Options shared by the commands that read a CSV table.
+#[derive(Debug, Args)]
+pub struct TableArgs {
+    /// The CSV file: a header row naming the columns, then one row per example.
+    #[arg(long, value_name = "FILE.csv")]
+    pub data: PathBuf,
+
+    /// Field delimiter (one character; `\t` for tab). Default: sniffed from the header
+    /// (comma, semicolon or tab).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+}
+
+/// `linreg train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// Target column(s) to predict, comma-separated: one model output each.
+    #[arg(
+        long,
+        value_name = "COL[,COL…]",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub target: Vec<String>,
+
+    /// Feature columns, comma-separated. Default: every other numeric column (judged on the
+    /// first data row).
+    #[arg(long, value_name = "COL,…", value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+
+    /// A separate test table (same columns); then every row of --data trains.
+    #[arg(long, value_name = "FILE.csv")]
+    pub test: Option<PathBuf>,
+
+    /// Share of the rows used for training; the rest test.
+    #[arg(long, default_value_t = 0.8, allow_negative_numbers = true)]
+    pub train_fraction: f64,
+
+    /// Shuffle the rows (seeded by --seed) before splitting, instead of keeping their order.
+    #[arg(long)]
+    pub shuffle: bool,
+
+    /// Seed of the shuffle, the mini-batches and the initial parameters.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Standardize the features with the training rows' mean and standard deviation (the
+    /// default); the statistics are saved with the model.
+    #[arg(long, overrides_with = "no_standardize")]
+    pub standardize: bool,
+
+    /// Train on the features as they are.
+    #[arg(long, overrides_with = "standardize")]
+    pub no_standardize: bool,
+
+    /// Loss to minimize.
+    #[arg(long, value_enum, default_value_t = LossArg::Mse)]
+    pub loss: LossArg,
+
+    /// Where the Huber loss turns from quadratic to linear.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub huber_delta: f64,
+
+    /// Optimizer.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Sgd)]
+    pub optimizer: OptimizerArg,
+
+    /// SGD momentum in [0, 1), PyTorch's semantics (no dampening).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub momentum: f64,
+
+    /// L2 penalty (sgd, adam) or decoupled weight decay (adamw).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub weight_decay: f64,
+
+    /// Rows per optimizer step, from a fresh shuffle each epoch. Default: all (full batch).
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
+
+    /// Number of epochs.
+    #[arg(long, default_value_t = 500)]
+    pub epochs: usize,
+
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.01, allow_negative_numbers = true)]
+    pub lr: f64,
+
+    /// Learning-rate schedule.
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Constant)]
+    pub lr_schedule: ScheduleArg,
+
+    /// With `--lr-schedule step`: epochs between decays.
+    #[arg(long, default_value_t = 100)]
+    pub lr_step_size: usize,
+
+    /// With `--lr-schedule step`: factor of each decay.
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub lr_gamma: f64,
+
+    /// Stop when the test loss has not improved for N epochs, keeping the best model.
+    #[arg(long, value_name = "N")]
+    pub patience: Option<usize>,
+
+    /// Print and record the losses every N epochs.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub log_every: usize,
+
+    /// Directory for the model, summary and plots (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "artifacts")]
+    pub out: PathBuf,
+
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print the summary as JSON on stdout (and nothing else), for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `linreg evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Directory of a saved model (as written by `linreg train` or the tutorial run).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// Print the metrics as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `linreg predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Directory of a saved model.
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// Where to write the rows with their predictions. Default: stdout.
+    #[arg(long, value_name = "FILE.csv")]
+    pub output: Option<PathBuf>,
+}
+
+/// `linreg generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Number of rows.
+    #[arg(long)]
+    pub rows: usize,
+
+    /// Number of feature columns (`x1`, `x2`, …).
+    #[arg(long)]
+    pub features: usize,
+
+    /// Number of target columns (`y`, or `y1`, `y2`, … for several).
+    #[arg(long, default_value_t = 1)]
+    pub targets: usize,
+
+    /// Standard deviation of the Gaussian noise added to the targets.
+    #[arg(long, default_value_t = 0.1, allow_negative_numbers = true)]
+    pub noise: f64,
+
+    /// Seed: the same seed writes the same table.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// The CSV file to write; the coefficients go beside it, in `<name>.coefficients.json`.
+    #[arg(long, value_name = "FILE.csv")]
+    pub output: PathBuf,
 }
 
 /// A Burn backend this binary may have been built with.
@@ -107,21 +356,55 @@ mod tests {
 
     #[test]
     fn cli_is_well_formed() {
-        Args::command().debug_assert();
+        Cli::command().debug_assert();
     }
 
     #[test]
     fn defaults_are_the_tutorial() {
-        let a = Args::try_parse_from(["linreg"]).unwrap();
-        assert_eq!((a.epochs, a.lr, a.log_every), (500, 0.01, 50));
+        let a = Cli::try_parse_from(["linreg"]).unwrap();
+        assert!(a.command.is_none());
+        let t = a.tutorial;
+        assert_eq!((t.epochs, t.lr, t.log_every), (500, 0.01, 50));
         assert_eq!(
-            (a.weight, a.bias, a.step, a.train_fraction),
+            (t.weight, t.bias, t.step, t.train_fraction),
             (0.8, 0.2, 0.02, 0.8)
         );
-        assert_eq!(a.seed, None);
-        assert_eq!(a.out, PathBuf::from("artifacts"));
-        let a = Args::try_parse_from(["linreg", "--init-weight", "-0.5"]).unwrap();
-        assert_eq!(a.init_weight, Some(-0.5));
+        assert_eq!(t.seed, None);
+        assert_eq!(t.out, PathBuf::from("artifacts"));
+        let a = Cli::try_parse_from(["linreg", "--init-weight", "-0.5"]).unwrap();
+        assert_eq!(a.tutorial.init_weight, Some(-0.5));
+    }
+
+    #[test]
+    fn train_parses_column_lists_and_flags() {
+        let a = Cli::try_parse_from([
+            "linreg",
+            "train",
+            "--data",
+            "d.csv",
+            "--target",
+            "a,b",
+            "--features",
+            "x,y",
+            "--no-standardize",
+            "--backend",
+            "ndarray",
+        ])
+        .unwrap();
+        let Some(Command::Train(t)) = a.command else {
+            panic!("train")
+        };
+        assert_eq!(t.target, ["a", "b"]);
+        assert_eq!(
+            t.features.as_deref(),
+            Some(&["x".to_string(), "y".to_string()][..])
+        );
+        assert!(t.no_standardize);
+        assert_eq!(a.backend, Some(BackendChoice::Ndarray));
+        // Tutorial options do not mix with subcommands.
+        assert!(
+            Cli::try_parse_from(["linreg", "--epochs", "3", "generate", "--rows", "2"]).is_err()
+        );
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! `linreg`: fit, inspect, save and reuse linear models on Burn.
 //!
-//! With no arguments it runs the PyTorch "Linear Models" tutorial end to end. This file only
-//! parses arguments, picks the backend and turns errors into one message and a non-zero exit;
-//! the work lives in the `linreg-*` crates and in [`tutorial`].
+//! With no arguments it runs the PyTorch "Linear Models" tutorial end to end; subcommands
+//! train, evaluate and apply models on CSV tables. This file only parses arguments, picks the
+//! backend and turns errors into one message and a non-zero exit; the work lives in the
+//! `linreg-*` crates and in one module per command.
 
+mod apply;
 mod artifacts;
 mod backend;
 mod cli;
+mod generate;
+mod report;
+mod tables;
+mod train;
 mod tutorial;
 
 use std::process::ExitCode;
@@ -14,8 +20,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let args = cli::Args::parse();
-    match backend::dispatch(&args) {
+    let cli = cli::Cli::parse();
+    match backend::dispatch(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // `{:#}` prints the whole chain of context on one line: "what failed: why".

@@ -7,15 +7,17 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_train::{to_tensor, train, LogEntry, LossKind, TrainConfig};
+use linreg_train::{predict, train, LogEntry, LossKind, TrainConfig};
 
-use crate::artifacts::{self, Files, Summary};
+use crate::artifacts::{
+    self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary,
+};
 use crate::backend::Placement;
-use crate::cli::{Args, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
+use crate::cli::{TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
 
 /// Runs the tutorial on backend `B` and writes its files to `args.out`.
 pub fn run<B: AutodiffBackend>(
-    args: &Args,
+    args: &TutorialArgs,
     device: &B::Device,
     placement: &Placement,
 ) -> Result<()> {
@@ -70,10 +72,7 @@ pub fn run<B: AutodiffBackend>(
         config.lr, config.epochs
     );
     let trained = train(model, &split, &config, device, &mut |e: &LogEntry| {
-        println!(
-            "Epoch {}: Train Loss = {}, Test Loss = {}",
-            e.epoch, e.train_loss, e.test_loss
-        );
+        println!("{}", crate::report::epoch_line(e));
     })?;
     let final_params = trained.model.params();
     println!(
@@ -91,13 +90,20 @@ pub fn run<B: AutodiffBackend>(
     // Nothing is written until training succeeded: a failed run keeps the last good model.
     artifacts::prepare_out_dir(&args.out)?;
     let inner_device = device.clone();
-    let predictions = predict(&trained.model, &split.test.x, &inner_device);
+    let predictions = predict(&trained.model, &split.test.x, &inner_device).into_values();
     let plots = draw_plots(&args.out, &split, &predictions, &trained.history)?;
 
     println!("\n4. Saving models");
-    let (model_path, meta_path) = artifacts::save_model(&trained.model, &args.out)?;
-    let loaded = artifacts::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
-    let reloaded = predict(&loaded, &split.test.x, &inner_device);
+    let names = |n: &str| vec![n.to_string()];
+    let info = ModelInfo {
+        features: names("x"),
+        targets: names("y"),
+        loss: config.loss.name().into(),
+        standardizer: None,
+    };
+    let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
+    let (loaded, _) = artifacts::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
+    let reloaded = predict(&loaded, &split.test.x, &inner_device).into_values();
     anyhow::ensure!(
         reloaded == predictions,
         "the model loaded back from {} predicts differently from the trained one",
@@ -114,14 +120,31 @@ pub fn run<B: AutodiffBackend>(
         device: placement.device.clone(),
         seed: args.seed,
         init: init.clone(),
+        features: info.features.clone(),
+        targets: info.targets.clone(),
+        rows: Rows {
+            train: split.train.len(),
+            test: split.test.len(),
+        },
+        standardized: false,
         epochs: config.epochs,
+        epochs_run: trained.epochs_run,
+        best_epoch: None,
         lr: config.lr,
         loss: config.loss.name().into(),
+        optimizer: config.optimizer.name().into(),
+        schedule: config.schedule.name().into(),
+        batch_size: None,
         initial: initial.into(),
+        original_units: ParamsJson::from(final_params.clone()),
         final_params: final_params.into(),
         history: trained.history,
         train_loss: trained.train_loss,
         test_loss: trained.test_loss,
+        metrics: MetricsPair {
+            train: MetricsJson::new(&trained.train_metrics, &info.targets),
+            test: MetricsJson::new(&trained.test_metrics, &info.targets),
+        },
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),
@@ -142,7 +165,10 @@ pub fn run<B: AutodiffBackend>(
 }
 
 /// The starting model and a sentence saying where its parameters came from.
-fn initial_model<B: Backend>(args: &Args, device: &B::Device) -> Result<(LrModel<B>, String)> {
+fn initial_model<B: Backend>(
+    args: &TutorialArgs,
+    device: &B::Device,
+) -> Result<(LrModel<B>, String)> {
     let config = LrModelConfig::new();
     let (model, mut source) = match args.seed {
         Some(seed) => {
@@ -190,16 +216,6 @@ fn state_dict(p: &LinearParams) -> String {
 
 fn join(v: &[f32]) -> String {
     v.iter().map(f32::to_string).collect::<Vec<_>>().join(", ")
-}
-
-/// Predictions of `model` for the rows of `x`, on the host.
-fn predict<B: Backend>(
-    model: &LrModel<B>,
-    x: &linreg_data::Matrix,
-    device: &B::Device,
-) -> Vec<f32> {
-    let out = model.forward(to_tensor(x, device)).into_data();
-    out.convert::<f32>().into_vec().unwrap_or_default()
 }
 
 /// The tutorial's three figures, each as PNG and SVG.

@@ -21,6 +21,15 @@
 
 use std::fmt;
 
+pub mod rng;
+mod standardize;
+mod synthetic;
+pub mod table;
+
+pub use standardize::Standardizer;
+pub use synthetic::{write_csv, Synthetic, SyntheticSpec};
+pub use table::{read_table, Columns, CsvError, CsvOptions, Table};
+
 /// What can go wrong when building or splitting a table.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DataError {
@@ -51,6 +60,17 @@ pub enum DataError {
         value: f64,
         /// What a valid value looks like.
         expected: &'static str,
+    },
+    /// A feature has the same value in every training row, so it cannot be standardized.
+    #[error(
+        "feature '{column}' is constant ({value} in every training row): standardizing would divide \
+         by zero; drop it from --features or pass --no-standardize"
+    )]
+    ConstantFeature {
+        /// The column's name.
+        column: String,
+        /// Its one value.
+        value: f64,
     },
     /// The split leaves one side without rows.
     #[error(
@@ -114,6 +134,11 @@ impl Matrix {
         &self.values
     }
 
+    /// The row-major buffer, to change in place.
+    pub fn values_mut(&mut self) -> &mut [f32] {
+        &mut self.values
+    }
+
     /// Gives the buffer up, for a tensor to take without a copy of the rows.
     pub fn into_values(self) -> Vec<f32> {
         self.values
@@ -135,6 +160,19 @@ impl Matrix {
             .step_by(self.cols.max(1))
             .copied()
             .collect()
+    }
+
+    /// The rows at `indices`, in that order, as a new matrix.
+    pub fn select_rows(&self, indices: &[usize]) -> Self {
+        let mut values = Vec::with_capacity(indices.len() * self.cols);
+        for &i in indices {
+            values.extend_from_slice(self.row(i));
+        }
+        Self {
+            rows: indices.len(),
+            cols: self.cols,
+            values,
+        }
     }
 
     /// Rows `start..end` as a new matrix (one contiguous copy).
@@ -195,6 +233,17 @@ pub struct Split {
 }
 
 impl Split {
+    /// A seeded random split: rows are shuffled (the same way for the same seed), then the first
+    /// `int(fraction · n)` train and the rest test.
+    pub fn shuffled(data: Dataset, train_fraction: f64, seed: u64) -> Result<Self, DataError> {
+        let order = rng::permutation(data.len(), seed);
+        let shuffled = Dataset {
+            x: data.x.select_rows(&order),
+            y: data.y.select_rows(&order),
+        };
+        Self::ordered(shuffled, train_fraction)
+    }
+
     /// The tutorial's split: the first `int(fraction · n)` rows train, the rest test.
     pub fn ordered(data: Dataset, train_fraction: f64) -> Result<Self, DataError> {
         if !(train_fraction > 0.0 && train_fraction < 1.0) {

@@ -90,14 +90,67 @@ enum Kind {
     Lines,
 }
 
+/// Most points drawn per series: larger series are thinned to an even stride, so a chart of a
+/// million rows stays quick to draw and small to store.
+pub const MAX_POINTS: usize = 5_000;
+
 /// Draws each series as points (the tutorial's data and prediction figures).
 pub fn scatter(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<(), PlotError> {
-    draw(path, chart, series, Kind::Points)
+    draw(path, chart, series, Kind::Points, false)
 }
 
 /// Draws each series as a line (the tutorial's loss figure).
 pub fn lines(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<(), PlotError> {
-    draw(path, chart, series, Kind::Lines)
+    draw(path, chart, series, Kind::Lines, false)
+}
+
+/// Predicted against actual values of one target, for training and test rows, with the
+/// diagonal where a perfect model's points would lie. For tables with several features, where
+/// the tutorial's x–y picture does not apply.
+pub fn plot_predicted_vs_actual(
+    path: &Path,
+    target: &str,
+    (train_actual, train_pred): (&[f32], &[f32]),
+    (test_actual, test_pred): (&[f32], &[f32]),
+) -> Result<(), PlotError> {
+    let pairs = |a: &[f32], p: &[f32]| -> Vec<(f32, f32)> {
+        a.iter().copied().zip(p.iter().copied()).collect()
+    };
+    let (train, test) = (
+        pairs(train_actual, train_pred),
+        pairs(test_actual, test_pred),
+    );
+    let title = format!("Predicted vs actual {target}");
+    let x_label = format!("actual {target}");
+    let y_label = format!("predicted {target}");
+    draw(
+        path,
+        &Chart {
+            title: &title,
+            x_label: &x_label,
+            y_label: &y_label,
+        },
+        &[
+            Series {
+                name: "Training Data",
+                color: TRAIN_COLOR,
+                points: &train,
+            },
+            Series {
+                name: "Testing Data",
+                color: TEST_COLOR,
+                points: &test,
+            },
+        ],
+        Kind::Points,
+        true,
+    )
+}
+
+/// Every `k`-th point, so that at most [`MAX_POINTS`] remain.
+fn thin(points: &[(f32, f32)]) -> impl Iterator<Item = (f32, f32)> + '_ {
+    let stride = points.len().div_ceil(MAX_POINTS).max(1);
+    points.iter().copied().step_by(stride)
 }
 
 fn draw(
@@ -105,6 +158,7 @@ fn draw(
     chart: &Chart<'_>,
     series: &[Series<'_>],
     kind: Kind,
+    diagonal: bool,
 ) -> Result<(), PlotError> {
     let ext = path
         .extension()
@@ -140,10 +194,12 @@ fn draw(
     };
     let result = if is_png {
         let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
-        render(&root, chart, series, kind).and_then(|()| root.present().map_err(|e| e.to_string()))
+        render(&root, chart, series, kind, diagonal)
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
     } else {
         let root = SVGBackend::new(&tmp, SIZE).into_drawing_area();
-        render(&root, chart, series, kind).and_then(|()| root.present().map_err(|e| e.to_string()))
+        render(&root, chart, series, kind, diagonal)
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
     };
     match result
         .map_err(|e| err(&e))
@@ -258,20 +314,26 @@ fn render<DB: DrawingBackend>(
     chart: &Chart<'_>,
     series: &[Series<'_>],
     kind: Kind,
+    diagonal: bool,
 ) -> Result<(), String>
 where
     DB::ErrorType: 'static,
 {
     let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     root.fill(&WHITE).map_err(e)?;
-    let xs = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
-    let ys = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    let mut xs = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let mut ys = range(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    if diagonal {
+        // One scale on both axes, so the diagonal is at 45°.
+        xs = xs.start.min(ys.start)..xs.end.max(ys.end);
+        ys = xs.clone();
+    }
     let mut ctx = ChartBuilder::on(root)
         .caption(chart.title, ("sans-serif", 26))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(xs, ys)
+        .build_cartesian_2d(xs.clone(), ys)
         .map_err(e)?;
     // Epochs are whole numbers; data axes keep plotters' decimal labels.
     let whole = |v: &f32| format!("{v:.0}");
@@ -289,7 +351,7 @@ where
         .map_err(e)?;
     for s in series.iter().filter(|s| !s.points.is_empty()) {
         let color = s.color;
-        let points = s.points.iter().copied();
+        let points = thin(s.points);
         let drawn = match kind {
             Kind::Points => ctx
                 .draw_series(points.map(|p| Circle::new(p, 4, color.filled())))
@@ -301,6 +363,16 @@ where
         drawn
             .label(s.name)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+    }
+    if diagonal {
+        let grey = RGBColor(120, 120, 120);
+        ctx.draw_series(LineSeries::new(
+            [(xs.start, xs.start), (xs.end, xs.end)],
+            grey.stroke_width(1),
+        ))
+        .map_err(e)?
+        .label("Perfect prediction")
+        .legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], grey.stroke_width(2)));
     }
     ctx.configure_series_labels()
         .background_style(WHITE.mix(0.9))
@@ -388,6 +460,20 @@ mod tests {
             Err(PlotError::Draw { .. })
         ));
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn large_series_are_thinned_and_predicted_vs_actual_draws() {
+        let big: Vec<(f32, f32)> = (0..1_000_000).map(|i| (i as f32, i as f32)).collect();
+        assert!(thin(&big).count() <= MAX_POINTS);
+        assert_eq!(thin(&big[..10]).count(), 10);
+        let dir = tmp_dir("pva");
+        let a: Vec<f32> = (0..100).map(|i| i as f32).collect();
+        let p: Vec<f32> = a.iter().map(|v| v + 1.0).collect();
+        plot_predicted_vs_actual(&dir.join("p.svg"), "y", (&a, &p), (&a[..10], &p[..10])).unwrap();
+        let svg = std::fs::read_to_string(dir.join("p.svg")).unwrap();
+        assert!(svg.contains("Perfect prediction") && svg.contains("Predicted vs actual y"));
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -1,0 +1,618 @@
+//! The loop itself: [`Trainer`] runs one epoch at a time; [`train`] runs them all, evaluates,
+//! reports, stops early and catches divergence.
+
+use std::time::Instant;
+
+use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{
+    Adam, AdamConfig, AdamW, AdamWConfig, GradientsParams, Optimizer, Sgd, SgdConfig,
+};
+use burn::prelude::*;
+use burn::tensor::backend::AutodiffBackend;
+use linreg_data::{rng, Dataset, Split};
+use linreg_model::LrModel;
+use serde::{Deserialize, Serialize};
+
+use crate::{to_matrix, to_tensor, Metrics, OptimizerKind, Scores, TrainConfig, TrainError};
+
+/// One evaluation during training.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Zero-based epoch.
+    pub epoch: usize,
+    /// Learning rate used in this epoch.
+    pub lr: f64,
+    /// Loss on the training rows: computed before this epoch's step for full batches (as the
+    /// PyTorch tutorial prints it), the row-weighted mean of the batch losses otherwise.
+    pub train_loss: f64,
+    /// Loss on the test rows, computed after this epoch's step, in inference mode.
+    pub test_loss: f64,
+    /// Scores on the training rows after this epoch's step, averaged over targets.
+    pub train: Scores,
+    /// Scores on the test rows after this epoch's step, averaged over targets.
+    pub test: Scores,
+}
+
+/// Receives progress from [`train`]. Both methods default to doing nothing; a closure
+/// `FnMut(&LogEntry)` is a `Progress` that only listens to log entries.
+pub trait Progress {
+    /// Called after each epoch (0-based) of `epochs`.
+    fn on_epoch(&mut self, _epoch: usize, _epochs: usize) {}
+    /// Called with each logged evaluation.
+    fn on_log(&mut self, _entry: &LogEntry) {}
+}
+
+/// No progress reports.
+impl Progress for () {}
+
+impl<F: FnMut(&LogEntry)> Progress for F {
+    fn on_log(&mut self, entry: &LogEntry) {
+        self(entry);
+    }
+}
+
+/// What [`train`] gives back.
+#[derive(Debug)]
+pub struct Trained<B: AutodiffBackend> {
+    /// The trained model (the best one, with early stopping), without autodiff.
+    pub model: LrModel<B::InnerBackend>,
+    /// Every logged evaluation, in order.
+    pub history: Vec<LogEntry>,
+    /// Loss of the returned model on the training rows.
+    pub train_loss: f64,
+    /// Loss of the returned model on the test rows.
+    pub test_loss: f64,
+    /// Scores of the returned model on the training rows.
+    pub train_metrics: Metrics,
+    /// Scores of the returned model on the test rows.
+    pub test_metrics: Metrics,
+    /// Epochs run (fewer than asked when early stopping struck).
+    pub epochs_run: usize,
+    /// With early stopping: the epoch whose model was kept.
+    pub best_epoch: Option<usize>,
+    /// Wall time of the loop, device work included.
+    pub seconds: f64,
+}
+
+/// The tensors of a dataset on one device.
+struct DeviceData<B: Backend> {
+    x: Tensor<B, 2>,
+    y: Tensor<B, 2>,
+}
+
+impl<B: Backend> DeviceData<B> {
+    fn new(data: &Dataset, device: &B::Device) -> Self {
+        Self {
+            x: to_tensor(&data.x, device),
+            y: to_tensor(&data.y, device),
+        }
+    }
+}
+
+/// Burn's optimizers have different types; this picks one at run time.
+enum Optim<B: AutodiffBackend> {
+    Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, LrModel<B>, B>),
+    Adam(OptimizerAdaptor<Adam, LrModel<B>, B>),
+    AdamW(OptimizerAdaptor<AdamW, LrModel<B>, B>),
+}
+
+impl<B: AutodiffBackend> Optim<B> {
+    fn new(config: &TrainConfig) -> Self {
+        let decay =
+            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
+        // PyTorch's defaults: no dampening, ε = 1e-8 (Burn's defaults are 0.1 and 1e-5).
+        match config.optimizer {
+            OptimizerKind::Sgd => Self::Sgd(
+                SgdConfig::new()
+                    .with_momentum((config.momentum > 0.0).then(|| {
+                        MomentumConfig::new()
+                            .with_momentum(config.momentum)
+                            .with_dampening(0.0)
+                    }))
+                    .with_weight_decay(decay)
+                    .init(),
+            ),
+            OptimizerKind::Adam => Self::Adam(
+                AdamConfig::new()
+                    .with_epsilon(1e-8)
+                    .with_weight_decay(decay)
+                    .init(),
+            ),
+            OptimizerKind::AdamW => Self::AdamW(
+                AdamWConfig::new()
+                    .with_epsilon(1e-8)
+                    .with_weight_decay(config.weight_decay as f32)
+                    .init(),
+            ),
+        }
+    }
+
+    fn step(&mut self, lr: f64, model: LrModel<B>, grads: GradientsParams) -> LrModel<B> {
+        match self {
+            Self::Sgd(o) => o.step(lr, model, grads),
+            Self::Adam(o) => o.step(lr, model, grads),
+            Self::AdamW(o) => o.step(lr, model, grads),
+        }
+    }
+}
+
+/// One epoch at a time: the loop [`train`] runs, for callers that want to watch or steer it.
+///
+/// Like Burn's optimizers, it takes the model by value and gives the updated one back:
+///
+/// ```
+/// use burn::backend::{Autodiff, NdArray};
+/// use linreg_data::{LineSpec, Split};
+/// use linreg_model::LrModelConfig;
+/// use linreg_train::{TrainConfig, Trainer};
+///
+/// type B = Autodiff<NdArray>;
+/// let device = Default::default();
+/// let split = Split::ordered(LineSpec::default().generate()?, 0.8)?;
+/// let mut model = LrModelConfig::new().init::<B>(&device);
+/// let mut trainer = Trainer::new(&model, &split, &TrainConfig::new(), &device)?;
+/// for _ in 0..3 {
+///     let (next, loss) = trainer.step(model);
+///     model = next;
+///     println!("train loss before this step: {}", loss.into_scalar());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Trainer<B: AutodiffBackend> {
+    optim: Optim<B>,
+    train: DeviceData<B>,
+    test: DeviceData<B::InnerBackend>,
+    config: TrainConfig,
+    device: B::Device,
+    rows: usize,
+    epoch: usize,
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    /// Validates `config`, checks that `split` fits `model`'s shape and moves the data to `device`.
+    pub fn new(
+        model: &LrModel<B>,
+        split: &Split,
+        config: &TrainConfig,
+        device: &B::Device,
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        let (d_in, d_out) = (model.d_input(), model.d_output());
+        for data in [&split.train, &split.test] {
+            if data.x.cols() != d_in || data.y.cols() != d_out {
+                return Err(TrainError::ShapeMismatch {
+                    model_in: d_in,
+                    model_out: d_out,
+                    data_in: data.x.cols(),
+                    data_out: data.y.cols(),
+                });
+            }
+        }
+        Ok(Self {
+            optim: Optim::new(config),
+            train: DeviceData::new(&split.train, device),
+            test: DeviceData::new(&split.test, device),
+            config: config.clone(),
+            device: device.clone(),
+            rows: split.train.len(),
+            epoch: 0,
+        })
+    }
+
+    /// The learning rate the next epoch will use.
+    pub fn lr(&self) -> f64 {
+        self.config
+            .schedule
+            .lr(self.config.lr, self.epoch, self.config.epochs)
+    }
+
+    /// One epoch: full batch (forward, loss, backward, step), or one step per mini-batch of a
+    /// fresh seeded shuffle. Returns the updated model and the epoch's training loss, left on the
+    /// device (reading it waits for the device, so read it only when needed).
+    pub fn step(&mut self, mut model: LrModel<B>) -> (LrModel<B>, Tensor<B::InnerBackend, 1>) {
+        let lr = self.lr();
+        let loss_fn = self.config.loss;
+        let batch = self.config.batch_size.unwrap_or(self.rows).min(self.rows);
+        let loss = if batch >= self.rows {
+            let loss = loss_fn.compute(model.forward(self.train.x.clone()), self.train.y.clone());
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = self.optim.step(lr, model, grads);
+            loss.inner()
+        } else {
+            // One gather per epoch, then contiguous slices: cheaper than a gather per batch.
+            let seed = self.config.seed ^ (self.epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let order: Vec<i32> = rng::permutation(self.rows, seed)
+                .into_iter()
+                .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+                .collect();
+            let idx =
+                Tensor::<B, 1, Int>::from_data(TensorData::new(order, [self.rows]), &self.device);
+            let x = self.train.x.clone().select(0, idx.clone());
+            let y = self.train.y.clone().select(0, idx);
+            let mut total = Tensor::<B::InnerBackend, 1>::zeros([1], &self.device);
+            for start in (0..self.rows).step_by(batch) {
+                let len = batch.min(self.rows - start);
+                let loss = loss_fn.compute(
+                    model.forward(x.clone().narrow(0, start, len)),
+                    y.clone().narrow(0, start, len),
+                );
+                let grads = GradientsParams::from_grads(loss.backward(), &model);
+                model = self.optim.step(lr, model, grads);
+                total = total + loss.inner().mul_scalar(len as f64);
+            }
+            total.div_scalar(self.rows as f64)
+        };
+        self.epoch += 1;
+        (model, loss)
+    }
+
+    /// Loss of an inference model on the test rows.
+    pub fn test_loss(&self, model: &LrModel<B::InnerBackend>) -> f64 {
+        scalar(
+            self.config
+                .loss
+                .compute(model.forward(self.test.x.clone()), self.test.y.clone()),
+        )
+    }
+
+    /// Scores of an inference model on the training and test rows.
+    fn scores(&self, model: &LrModel<B::InnerBackend>, split: &Split) -> (Metrics, Metrics) {
+        let train_pred = to_matrix(model.forward(self.train.x.clone().inner()));
+        let test_pred = to_matrix(model.forward(self.test.x.clone()));
+        (
+            Metrics::compute(train_pred.values(), &split.train.y),
+            Metrics::compute(test_pred.values(), &split.test.y),
+        )
+    }
+}
+
+fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
+    t.into_scalar().elem::<f64>()
+}
+
+/// Trains `model` on `split.train`, evaluating on `split.test`.
+///
+/// `progress` hears about every epoch and every [`LogEntry`] (epochs 0, `log_every`, …). Losses
+/// are read back from the device only when they are reported or early stopping needs them, so
+/// the loop itself does not wait on the device.
+pub fn train<B: AutodiffBackend>(
+    mut model: LrModel<B>,
+    split: &Split,
+    config: &TrainConfig,
+    device: &B::Device,
+    progress: &mut dyn Progress,
+) -> Result<Trained<B>, TrainError> {
+    let mut trainer = Trainer::new(&model, split, config, device)?;
+    let diverged = |which, value: f64, epoch| TrainError::Diverged {
+        which,
+        value,
+        epoch,
+        lr: config.lr,
+    };
+    let finite = |which, value: f64, epoch| {
+        if value.is_finite() {
+            Ok(value)
+        } else {
+            Err(diverged(which, value, epoch))
+        }
+    };
+    let mut history = Vec::with_capacity(config.epochs / config.log_every + 1);
+    let mut best: Option<(f64, usize, LrModel<B::InnerBackend>)> = None;
+    let mut epochs_run = 0;
+    let start = Instant::now();
+    for epoch in 0..config.epochs {
+        let lr = trainer.lr();
+        let (next, loss) = trainer.step(model);
+        model = next;
+        epochs_run = epoch + 1;
+        let logging = epoch % config.log_every == 0;
+        if logging || config.patience.is_some() {
+            let valid = model.valid();
+            let test_loss = finite("test", trainer.test_loss(&valid), epoch)?;
+            if logging {
+                let (train, test) = trainer.scores(&valid, split);
+                let entry = LogEntry {
+                    epoch,
+                    lr,
+                    train_loss: finite("train", scalar(loss), epoch)?,
+                    test_loss,
+                    train: train.mean,
+                    test: test.mean,
+                };
+                progress.on_log(&entry);
+                history.push(entry);
+            }
+            if let Some(patience) = config.patience {
+                match &best {
+                    Some((loss, at, _)) if test_loss >= *loss => {
+                        if epoch - at >= patience {
+                            progress.on_epoch(epoch, config.epochs);
+                            break;
+                        }
+                    }
+                    _ => best = Some((test_loss, epoch, valid)),
+                }
+            }
+        }
+        progress.on_epoch(epoch, config.epochs);
+    }
+    let (model, best_epoch) = match best {
+        Some((_, at, kept)) => (kept, Some(at)),
+        None => (model.valid(), None),
+    };
+    let last = epochs_run.saturating_sub(1);
+    let train_loss = finite(
+        "train",
+        crate::evaluate(&model, &split.train, config.loss, device),
+        last,
+    )?;
+    let test_loss = finite("test", trainer.test_loss(&model), last)?;
+    let (train_metrics, test_metrics) = trainer.scores(&model, split);
+    let seconds = start.elapsed().as_secs_f64();
+    Ok(Trained {
+        model,
+        history,
+        train_loss,
+        test_loss,
+        train_metrics,
+        test_metrics,
+        epochs_run,
+        best_epoch,
+        seconds,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{LossKind, Schedule};
+    use burn::backend::{Autodiff, NdArray};
+    use linreg_data::{LineSpec, SyntheticSpec};
+    use linreg_model::{LinearParams, LrModelConfig};
+
+    type B = Autodiff<NdArray>;
+
+    fn start(w: f32, b: f32) -> LrModel<B> {
+        LrModelConfig::new()
+            .init::<B>(&Default::default())
+            .with_params(&LinearParams {
+                weight: vec![vec![w]],
+                bias: vec![b],
+            })
+            .unwrap()
+    }
+
+    fn tutorial_split() -> Split {
+        Split::ordered(LineSpec::default().generate().unwrap(), 0.8).unwrap()
+    }
+
+    fn quiet() -> impl Progress {
+        |_: &LogEntry| {}
+    }
+
+    #[test]
+    fn one_sgd_step_matches_hand_computation() {
+        // From w = 0, b = 0 every prediction is below its target, so the L1 gradient is
+        // (−mean(x), −1) and one step at lr 0.01 gives w = 0.01·mean(x), b = 0.01.
+        let split = tutorial_split();
+        let mean = |v: &[f32]| v.iter().map(|&v| f64::from(v)).sum::<f64>() / v.len() as f64;
+        let config = TrainConfig::new().with_epochs(1);
+        let trained = train(
+            start(0.0, 0.0),
+            &split,
+            &config,
+            &Default::default(),
+            &mut quiet(),
+        )
+        .unwrap();
+        let p = trained.model.params();
+        assert!((f64::from(p.weight[0][0]) - 0.01 * mean(split.train.x.values())).abs() < 1e-7);
+        assert!((p.bias[0] - 0.01).abs() < 1e-7);
+        // The logged train loss is the one before the step: mean(y) of the training rows.
+        assert!((trained.history[0].train_loss - mean(split.train.y.values())).abs() < 1e-6);
+    }
+
+    #[test]
+    fn momentum_follows_pytorch_without_dampening() {
+        // MSE from w = b = 0 on one point (x = 1, y = 1): g = 2(p − y) on each parameter.
+        // PyTorch SGD(momentum=0.5): v1 = g1, p1 = p0 − lr·v1; v2 = 0.5·v1 + g2, p2 = p1 − lr·v2.
+        let one = Dataset::new(
+            linreg_data::Matrix::column(vec![1.0]),
+            linreg_data::Matrix::column(vec![1.0]),
+        )
+        .unwrap();
+        let split = Split {
+            train: one.clone(),
+            test: one,
+        };
+        let config = TrainConfig::new()
+            .with_loss(LossKind::Mse)
+            .with_lr(0.1)
+            .with_momentum(0.5)
+            .with_epochs(2);
+        let trained = train(
+            start(0.0, 0.0),
+            &split,
+            &config,
+            &Default::default(),
+            &mut quiet(),
+        )
+        .unwrap();
+        // Step 1: p = 0, g = −2, v = −2, p = 0.2 (both w and b). Step 2: pred = 0.4, g = −1.2,
+        // v = −1 − 1.2 = −2.2, p = 0.2 + 0.22 = 0.42.
+        let p = trained.model.params();
+        assert!((p.weight[0][0] - 0.42).abs() < 1e-6, "{p:?}");
+        assert!((p.bias[0] - 0.42).abs() < 1e-6);
+    }
+
+    #[test]
+    fn adam_first_step_moves_each_parameter_by_lr() {
+        // Adam's first update is lr · m̂/(√v̂ + ε) = lr · sign(g) for any gradient.
+        let split = tutorial_split();
+        for optimizer in [OptimizerKind::Adam, OptimizerKind::AdamW] {
+            let config = TrainConfig::new()
+                .with_optimizer(optimizer)
+                .with_lr(0.05)
+                .with_epochs(1);
+            let trained = train(
+                start(0.0, 0.0),
+                &split,
+                &config,
+                &Default::default(),
+                &mut quiet(),
+            )
+            .unwrap();
+            let p = trained.model.params();
+            assert!(
+                (p.weight[0][0] - 0.05).abs() < 1e-6 && (p.bias[0] - 0.05).abs() < 1e-6,
+                "{optimizer:?}: {p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn mini_batches_and_schedules_converge_on_many_features() {
+        let s = SyntheticSpec {
+            rows: 600,
+            features: 4,
+            targets: 2,
+            noise: 0.0,
+            seed: 5,
+        }
+        .generate()
+        .unwrap();
+        let split = Split::shuffled(s.data, 0.8, 1).unwrap();
+        // Standardize so one learning rate suits every feature.
+        let mut split = split;
+        let names: Vec<String> = (0..4).map(|i| i.to_string()).collect();
+        let st = linreg_data::Standardizer::fit(&split.train.x, &names).unwrap();
+        st.apply(&mut split.train.x);
+        st.apply(&mut split.test.x);
+        for schedule in [
+            Schedule::Constant,
+            Schedule::Cosine,
+            Schedule::Step {
+                step_size: 100,
+                gamma: 0.5,
+            },
+        ] {
+            let config = TrainConfig::new()
+                .with_loss(LossKind::Mse)
+                .with_optimizer(OptimizerKind::Adam)
+                .with_lr(0.05)
+                .with_epochs(300)
+                .with_batch_size(Some(64))
+                .with_schedule(schedule)
+                .with_seed(3);
+            let model = LrModelConfig::new()
+                .with_d_input(4)
+                .with_d_output(2)
+                .init::<B>(&Default::default());
+            let trained = train(model, &split, &config, &Default::default(), &mut quiet()).unwrap();
+            assert!(
+                trained.test_metrics.mean.r2 > 0.999,
+                "{schedule:?}: {:?}",
+                trained.test_metrics
+            );
+            let w = trained.model.params().weight;
+            let (orig, _) = st.to_original_units(
+                &w.iter()
+                    .map(|r| r.iter().map(|&v| f64::from(v)).collect())
+                    .collect::<Vec<_>>(),
+                &[0.0, 0.0],
+            );
+            for (got, want) in orig.iter().flatten().zip(s.weight.iter().flatten()) {
+                assert!((got - want).abs() < 0.02, "{schedule:?}: {got} vs {want}");
+            }
+        }
+    }
+
+    #[test]
+    fn early_stopping_keeps_the_best_model() {
+        // Test rows from another line than the training rows: the test loss gets worse as the
+        // model fits the training rows, so training stops after `patience` epochs.
+        let split = tutorial_split();
+        let mut test = split.test.clone();
+        test.y.values_mut().iter_mut().for_each(|v| *v = 0.9);
+        let split = Split { test, ..split };
+        let config = TrainConfig::new()
+            .with_patience(Some(5))
+            .with_epochs(500)
+            .with_log_every(1);
+        let trained = train(
+            start(0.0, 0.0),
+            &split,
+            &config,
+            &Default::default(),
+            &mut quiet(),
+        )
+        .unwrap();
+        let best = trained.best_epoch.unwrap();
+        assert_eq!(trained.epochs_run, best + 6);
+        let best_logged = trained
+            .history
+            .iter()
+            .map(|e| e.test_loss)
+            .fold(f64::INFINITY, f64::min);
+        assert!((trained.test_loss - best_logged).abs() < 1e-7);
+    }
+
+    #[test]
+    fn huge_learning_rate_diverges_with_a_hint() {
+        let config = TrainConfig::new()
+            .with_loss(LossKind::Mse)
+            .with_lr(1e30)
+            .with_epochs(100)
+            .with_log_every(1);
+        let err = train(
+            start(0.0, 0.0),
+            &tutorial_split(),
+            &config,
+            &Default::default(),
+            &mut quiet(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, TrainError::Diverged { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("try a smaller learning rate than 1e30"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn data_of_the_wrong_width_is_refused() {
+        let model = LrModelConfig::new()
+            .with_d_input(2)
+            .init::<B>(&Default::default());
+        let err = train(
+            model,
+            &tutorial_split(),
+            &TrainConfig::new(),
+            &Default::default(),
+            &mut quiet(),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            TrainError::ShapeMismatch {
+                model_in: 2,
+                data_in: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn huber_is_quadratic_then_linear() {
+        let device = Default::default();
+        let pred = Tensor::<NdArray, 2>::from_floats([[0.5], [3.0]], &device);
+        let target = Tensor::<NdArray, 2>::zeros([2, 1], &device);
+        // delta 1: 0.5·0.5² = 0.125; 1·(3 − 0.5) = 2.5; mean 1.3125
+        let v = scalar(LossKind::Huber { delta: 1.0 }.compute(pred, target));
+        assert!((v - 1.3125).abs() < 1e-7);
+    }
+}

@@ -1,0 +1,134 @@
+//! `linreg evaluate` and `linreg predict`: a saved model applied to a CSV table.
+
+use std::io::{ErrorKind, Write};
+
+use anyhow::{bail, Context, Result};
+use burn::prelude::*;
+use linreg_data::{read_table, table::write_with_columns, Columns, CsvError, Matrix, Table};
+use linreg_model::LrModel;
+use linreg_train::{predict, to_tensor, LossKind, Metrics};
+use serde::Serialize;
+
+use crate::artifacts::{self, write_atomic, MetricsJson, ModelMeta};
+use crate::cli::{EvaluateArgs, PredictArgs, TableArgs};
+use crate::report::metrics_table;
+use crate::tables::csv_options;
+
+/// Loads the model and reads the table's feature columns (and targets, when `with_targets`),
+/// standardized as the model was trained.
+fn load<B: Backend>(
+    model_dir: &std::path::Path,
+    table: &TableArgs,
+    with_targets: bool,
+    device: &B::Device,
+) -> Result<(LrModel<B>, ModelMeta, Table)> {
+    let (model, meta) = artifacts::load_model::<B>(model_dir, device)?;
+    if meta.features.is_empty() || meta.targets.is_empty() {
+        bail!(
+            "{} does not name its feature and target columns (it was saved by an older linreg); \
+             re-train it to apply it to a table",
+            model_dir.join(artifacts::MODEL_META_FILE).display()
+        );
+    }
+    let columns = Columns {
+        targets: if with_targets {
+            meta.targets.clone()
+        } else {
+            Vec::new()
+        },
+        features: Some(meta.features.clone()),
+    };
+    let mut t = read_table(&table.data, &columns, &csv_options(table)?)?;
+    if let Some(s) = meta.standardizer() {
+        s.apply(&mut t.data.x);
+    }
+    Ok((model, meta, t))
+}
+
+/// What `evaluate --json` prints.
+#[derive(Serialize)]
+struct Evaluation {
+    rows: usize,
+    loss_name: Option<String>,
+    loss: Option<f64>,
+    metrics: MetricsJson,
+}
+
+/// Runs `linreg evaluate` on backend `B`.
+pub fn evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<()> {
+    let (model, meta, table) = load::<B>(&args.model, &args.table, true, device)?;
+    let pred = predict(&model, &table.data.x, device);
+    let metrics = Metrics::compute(pred.values(), &table.data.y);
+    let loss = loss_kind(&meta).map(|kind| {
+        kind.compute(
+            to_tensor::<B>(&pred, device),
+            to_tensor(&table.data.y, device),
+        )
+        .into_scalar()
+        .elem::<f64>()
+    });
+    if args.json {
+        let e = Evaluation {
+            rows: table.data.len(),
+            loss_name: meta.loss.clone(),
+            loss,
+            metrics: MetricsJson::new(&metrics, &table.targets),
+        };
+        println!("{}", serde_json::to_string_pretty(&e)?);
+        return Ok(());
+    }
+    println!(
+        "linreg evaluate: model {} on {} ({} rows)",
+        args.model.display(),
+        args.table.data.display(),
+        table.data.len()
+    );
+    if let (Some(name), Some(v)) = (&meta.loss, loss) {
+        println!("   {name} loss: {v}");
+    }
+    print!("{}", metrics_table(&[("data", &metrics)], &table.targets));
+    Ok(())
+}
+
+fn loss_kind(meta: &ModelMeta) -> Option<LossKind> {
+    match meta.loss.as_deref()? {
+        "l1" => Some(LossKind::L1),
+        "mse" => Some(LossKind::Mse),
+        _ => None, // Huber's delta is not saved; the metrics still say how good the model is.
+    }
+}
+
+/// Runs `linreg predict` on backend `B`.
+pub fn predict_cmd<B: Backend>(args: &PredictArgs, device: &B::Device) -> Result<()> {
+    let (model, meta, table) = load::<B>(&args.model, &args.table, false, device)?;
+    let pred: Matrix = predict(&model, &table.data.x, device);
+    let names: Vec<String> = meta.targets.iter().map(|t| format!("{t}_pred")).collect();
+    let options = csv_options(&args.table)?;
+    match &args.output {
+        Some(path) => {
+            let mut buffer = Vec::new();
+            write_with_columns(&args.table.data, &options, &names, &pred, &mut buffer)?;
+            write_atomic(path, &buffer)?;
+            eprintln!(
+                "linreg predict: {} rows with {} written to {}",
+                pred.rows(),
+                names.join(", "),
+                path.display()
+            );
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut lock = stdout.lock();
+            match write_with_columns(&args.table.data, &options, &names, &pred, &mut lock) {
+                // The reader went away (`linreg predict … | head`): stop quietly, as Unix tools do.
+                Err(CsvError::Output {
+                    kind: ErrorKind::BrokenPipe,
+                    ..
+                }) => return Ok(()),
+                other => other?,
+            }
+            lock.flush().context("could not write to stdout")?;
+        }
+    }
+    Ok(())
+}
