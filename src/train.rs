@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use burn::tensor::backend::AutodiffBackend;
+use linreg_data::rng::SplitMix64;
 use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, Table};
-use linreg_model::LrModelConfig;
+use linreg_model::{LinearParams, LrModelConfig};
 use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
 
 use crate::artifacts::{
@@ -47,6 +48,20 @@ pub fn config(args: &TrainArgs) -> TrainConfig {
         })
         .with_patience(args.patience)
         .with_seed(args.seed)
+}
+
+/// PyTorch's `nn.Linear` initialization, `U(−k, k)` with `k = 1/√inputs`, drawn on the host
+/// from a seeded generator so that every backend starts from the same parameters.
+pub fn initial_params(inputs: usize, outputs: usize, seed: u64) -> LinearParams {
+    let mut rng = SplitMix64::new(seed);
+    let k = 1.0 / (inputs as f64).sqrt();
+    let mut draw = || ((rng.next_f64() * 2.0 - 1.0) * k) as f32;
+    LinearParams {
+        weight: (0..outputs)
+            .map(|_| (0..inputs).map(|_| draw()).collect())
+            .collect(),
+        bias: (0..outputs).map(|_| draw()).collect(),
+    }
 }
 
 /// The training and test rows the arguments ask for, standardized when asked.
@@ -137,11 +152,11 @@ pub fn run<B: AutodiffBackend>(
             .line("   features standardized with the training rows' mean and standard deviation");
     }
 
-    B::seed(device, args.seed);
     let model = LrModelConfig::new()
         .with_d_input(features.len())
         .with_d_output(targets.len())
-        .init::<B>(device);
+        .init::<B>(device)
+        .with_params(&initial_params(features.len(), targets.len(), args.seed))?;
     let initial = ParamsJson::from(model.params());
     let trained = train(model, split, &config, device, &mut console)?;
     console.finish();
@@ -176,7 +191,10 @@ pub fn run<B: AutodiffBackend>(
         backend: placement.backend.into(),
         device: placement.device.clone(),
         seed: Some(args.seed),
-        init: format!("drawn by Burn's generator with seed {}", args.seed),
+        init: format!(
+            "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
+            args.seed
+        ),
         features: features.clone(),
         targets: targets.clone(),
         rows: Rows {
@@ -272,6 +290,20 @@ fn draw_plots<B: AutodiffBackend>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn initial_parameters_are_seeded_and_bounded() {
+        let p = initial_params(4, 3, 9);
+        assert_eq!(p, initial_params(4, 3, 9));
+        assert_ne!(p, initial_params(4, 3, 10));
+        assert_eq!((p.weight.len(), p.weight[0].len(), p.bias.len()), (3, 4, 3));
+        assert!(p
+            .weight
+            .iter()
+            .flatten()
+            .chain(&p.bias)
+            .all(|v| v.abs() <= 0.5));
+    }
 
     #[test]
     fn arguments_map_onto_the_config() {

@@ -39,6 +39,16 @@ pub fn linreg(cwd: &Path, args: &[&str]) -> Output {
     linreg_env(cwd, args, &[])
 }
 
+/// Runs `linreg ARGS` on the CPU backend when this build has it: tests of the commands'
+/// logic need no GPU, and lavapipe would only make them slow. Backend parity is tested apart.
+pub fn linreg_cpu(cwd: &Path, args: &[&str]) -> Output {
+    let mut all = args.to_vec();
+    if cfg!(feature = "ndarray") {
+        all.extend(["--backend", "ndarray"]);
+    }
+    linreg_env(cwd, &all, &[])
+}
+
 /// Runs the `linreg` binary with `args` and extra environment variables, in `cwd`.
 pub fn linreg_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_linreg"))

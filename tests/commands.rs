@@ -1,0 +1,501 @@
+//! `train`, `evaluate`, `predict` and `generate`, end to end, checked against independent
+//! references: the generator's true coefficients, NumPy's least squares on a public dataset,
+//! and single-target fits for a multi-target model.
+
+mod common;
+
+use std::path::Path;
+
+use common::{linreg_cpu as linreg, listing, temp_dir, text};
+use serde_json::Value;
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("file exists")).expect("valid JSON")
+}
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let out = linreg(dir, args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "linreg {args:?} failed:\n{stderr}");
+    stdout
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().expect("a number")
+}
+
+#[test]
+fn generate_train_evaluate_predict() {
+    let dir = temp_dir("commands");
+    let stdout = run_ok(
+        &dir,
+        &[
+            "generate",
+            "--rows",
+            "1000",
+            "--features",
+            "4",
+            "--noise",
+            "0.01",
+            "--seed",
+            "3",
+            "--output",
+            "d.csv",
+        ],
+    );
+    assert!(stdout.contains("d.coefficients.json"), "{stdout}");
+    let truth = json(&dir.join("d.coefficients.json"));
+    let header = std::fs::read_to_string(dir.join("d.csv")).expect("csv");
+    assert!(header.starts_with("x1,x2,x3,x4,y\n"));
+    assert_eq!(header.lines().count(), 1001);
+
+    let stdout = run_ok(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "d.csv",
+            "--target",
+            "y",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "400",
+            "--log-every",
+            "100",
+            "--out",
+            "m",
+        ],
+    );
+    assert!(
+        stdout.contains("800 training and 200 test rows"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Epoch 300: Train Loss = "), "{stdout}");
+    assert!(
+        stdout.contains("R²") && stdout.contains("train") && stdout.contains("test"),
+        "{stdout}"
+    );
+    let s = json(&dir.join("m/summary.json"));
+    assert_eq!(s["features"], serde_json::json!(["x1", "x2", "x3", "x4"]));
+    assert_eq!(s["targets"], serde_json::json!(["y"]));
+    assert_eq!(s["standardized"], true);
+    // The generator's coefficients come back, in the columns' own units.
+    for j in 0..4 {
+        let (got, want) = (
+            f(&s["original_units"]["weight"][0][j]),
+            f(&truth["weight"][0][j]),
+        );
+        assert!((got - want).abs() < 2e-3, "x{}: {got} vs {want}", j + 1);
+    }
+    assert!((f(&s["original_units"]["bias"][0]) - f(&truth["bias"][0])).abs() < 2e-3);
+    // On standardized features `final` differs from `original_units`.
+    assert_ne!(s["final"], s["original_units"]);
+    for set in ["train", "test"] {
+        let m = &s["metrics"][set];
+        assert!(f(&m["r2"]) > 0.9999, "{set}: {m}");
+        assert!((f(&m["rmse"]) - f(&m["mse"]).sqrt()).abs() < 1e-12);
+        assert_eq!(m["per_target"]["y"]["mae"], m["mae"]);
+        assert!(
+            (f(&m["mse"]) - 1e-4).abs() < 3e-5,
+            "noise 0.01 → MSE ≈ 1e-4: {m}"
+        );
+    }
+    let h = &s["history"][3];
+    assert_eq!(h["epoch"], 300);
+    assert!(f(&h["test"]["r2"]) > 0.999);
+    let meta = json(&dir.join("m/model.json"));
+    assert_eq!(
+        meta["standardization"]["mean"]
+            .as_array()
+            .expect("mean")
+            .len(),
+        4
+    );
+    assert_eq!(meta["targets"], serde_json::json!(["y"]));
+    assert!(listing(&dir.join("m")).contains(&"predictions.png".to_string()));
+
+    // evaluate: the saved statistics are applied, so the scores match training's.
+    let stdout = run_ok(
+        &dir,
+        &["evaluate", "--model", "m", "--data", "d.csv", "--json"],
+    );
+    let e: Value = serde_json::from_str(&stdout).expect("evaluate --json prints JSON only");
+    assert_eq!(e["rows"], 1000);
+    assert!(f(&e["metrics"]["r2"]) > 0.9999);
+    let both = (f(&s["metrics"]["train"]["mse"]) * 800.0 + f(&s["metrics"]["test"]["mse"]) * 200.0)
+        / 1000.0;
+    assert!(
+        (f(&e["metrics"]["mse"]) - both).abs() < 1e-6 * both.max(1.0),
+        "{} vs {both}",
+        e["metrics"]["mse"]
+    );
+    let human = run_ok(&dir, &["evaluate", "--model", "m", "--data", "d.csv"]);
+    assert!(
+        human.contains("mse loss: ") && human.contains("data"),
+        "{human}"
+    );
+
+    // predict: one `y_pred` column appended to the original rows, to stdout or a file.
+    let stdout = run_ok(&dir, &["predict", "--model", "m", "--data", "d.csv"]);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("x1,x2,x3,x4,y,y_pred"));
+    let mut worst = 0.0_f64;
+    for line in lines {
+        let cells: Vec<f64> = line
+            .split(',')
+            .map(|c| c.parse().expect("number"))
+            .collect();
+        assert_eq!(cells.len(), 6);
+        worst = worst.max((cells[4] - cells[5]).abs());
+    }
+    assert!(
+        worst < 0.06,
+        "noise 0.01: every prediction within 6σ, worst {worst}"
+    );
+    run_ok(
+        &dir,
+        &[
+            "predict", "--model", "m", "--data", "d.csv", "--output", "p.csv",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("p.csv")).expect("p.csv"),
+        stdout
+    );
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+/// Ordinary least squares on scikit-learn's diabetes table (442 patients, 10 features),
+/// computed by `python3 tools/ols_reference.py tests/fixtures/diabetes.csv progression`
+/// (NumPy 2.4.6 `lstsq`, float64).
+const DIABETES_OLS_WEIGHT: [f64; 10] = [
+    -0.036361224223630265,
+    -22.85964809049842,
+    5.602962091923681,
+    1.1168079933181856,
+    -1.0899963340632295,
+    0.7464504555142166,
+    0.3720047150891398,
+    6.533831935990305,
+    68.48312496478817,
+    0.28011698932150486,
+];
+const DIABETES_OLS_BIAS: f64 = -334.567_138_518_786_46;
+const DIABETES_OLS_MSE: f64 = 2_859.696_347_586_75;
+
+#[test]
+fn diabetes_matches_numpy_least_squares() {
+    let dir = temp_dir("diabetes");
+    let data = fixture("diabetes.csv");
+    // All 442 rows train (the test table is the same file), as the reference fits all rows.
+    // Standardized MSE has eigenvalues 0.0086–4.0 here: lr 0.2 is stable and 20 000 epochs
+    // shrink the slowest direction by e^-68, far below f32 rounding.
+    run_ok(
+        &dir,
+        &[
+            "train",
+            "--data",
+            &data,
+            "--test",
+            &data,
+            "--target",
+            "progression",
+            "--lr",
+            "0.2",
+            "--epochs",
+            "20000",
+            "--log-every",
+            "5000",
+            "--out",
+            "m",
+            "--quiet",
+        ],
+    );
+    let s = json(&dir.join("m/summary.json"));
+    // Tolerance: 1e-4 relative on each coefficient in the original units. Training runs in f32
+    // (about 6e-8 relative per operation) and s1, s2 are 0.90 correlated, so the loss is flat
+    // along their difference and f32 rounding moves those coefficients by up to ~4e-5.
+    for (j, want) in DIABETES_OLS_WEIGHT.iter().enumerate() {
+        let got = f(&s["original_units"]["weight"][0][j]);
+        assert!(
+            ((got - want) / want).abs() < 1e-4,
+            "{}: {got} vs {want}",
+            s["features"][j]
+        );
+    }
+    let b = f(&s["original_units"]["bias"][0]);
+    assert!(
+        ((b - DIABETES_OLS_BIAS) / DIABETES_OLS_BIAS).abs() < 1e-4,
+        "bias {b}"
+    );
+    // The loss reached is the optimum's to 1e-6 relative.
+    let mse = f(&s["metrics"]["train"]["mse"]);
+    assert!(
+        ((mse - DIABETES_OLS_MSE) / DIABETES_OLS_MSE).abs() < 1e-6,
+        "mse {mse}"
+    );
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+#[test]
+fn three_targets_in_one_model_match_three_single_fits() {
+    let dir = temp_dir("multi");
+    let data = fixture("linnerud.csv");
+    let train = |targets: &str, out: &str| {
+        run_ok(
+            &dir,
+            &[
+                "train",
+                "--data",
+                &data,
+                "--test",
+                &data,
+                "--target",
+                targets,
+                "--features",
+                "chins,situps,jumps",
+                "--lr",
+                "0.2",
+                "--epochs",
+                "5000",
+                "--log-every",
+                "5000",
+                "--out",
+                out,
+                "--quiet",
+            ],
+        );
+        json(&dir.join(out).join("summary.json"))
+    };
+    let all = train("weight,waist,pulse", "all");
+    assert_eq!(
+        all["features"],
+        serde_json::json!(["chins", "situps", "jumps"])
+    );
+    assert_eq!(
+        all["original_units"]["weight"]
+            .as_array()
+            .expect("rows")
+            .len(),
+        3
+    );
+    for (t, name) in ["weight", "waist", "pulse"].iter().enumerate() {
+        let one = train(name, name);
+        for j in 0..3 {
+            let (a, b) = (
+                f(&all["original_units"]["weight"][t][j]),
+                f(&one["original_units"]["weight"][0][j]),
+            );
+            assert!(
+                (a - b).abs() < 1e-4 * b.abs().max(0.01),
+                "{name} ← feature {j}: {a} vs {b}"
+            );
+        }
+        let (a, b) = (
+            f(&all["original_units"]["bias"][t]),
+            f(&one["original_units"]["bias"][0]),
+        );
+        assert!((a - b).abs() < 1e-4 * b.abs(), "{name} bias: {a} vs {b}");
+        let per = &all["metrics"]["train"]["per_target"][name];
+        assert!(
+            (f(&per["mse"]) - f(&one["metrics"]["train"]["mse"])).abs() < 1e-4 * f(&per["mse"])
+        );
+    }
+    // And the multi-target fit is least squares: the weight target's coefficients from NumPy.
+    let numpy_weight = [
+        -0.4750263586637715,
+        -0.21771646975131675,
+        0.09308837062185546,
+    ];
+    for (j, want) in numpy_weight.iter().enumerate() {
+        let got = f(&all["original_units"]["weight"][0][j]);
+        assert!(
+            ((got - want) / want).abs() < 1e-3,
+            "weight ← {j}: {got} vs {want}"
+        );
+    }
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+#[test]
+fn training_options_take_effect() {
+    let dir = temp_dir("options3");
+    run_ok(
+        &dir,
+        &[
+            "generate",
+            "--rows",
+            "300",
+            "--features",
+            "3",
+            "--targets",
+            "2",
+            "--seed",
+            "1",
+            "--output",
+            "d.csv",
+        ],
+    );
+    // Mini-batches, Adam, cosine schedule, semicolons, shuffled split, JSON output.
+    let csv = std::fs::read_to_string(dir.join("d.csv"))
+        .expect("csv")
+        .replace(',', ";");
+    std::fs::write(dir.join("semi.csv"), csv).expect("write");
+    let stdout = run_ok(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "semi.csv",
+            "--target",
+            "y1,y2",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--batch-size",
+            "32",
+            "--lr-schedule",
+            "cosine",
+            "--epochs",
+            "60",
+            "--shuffle",
+            "--seed",
+            "4",
+            "--json",
+            "--out",
+            "m",
+        ],
+    );
+    let s: Value = serde_json::from_str(&stdout).expect("--json prints the summary alone");
+    assert_eq!(s["optimizer"], "adam");
+    assert_eq!(s["schedule"], "cosine");
+    assert_eq!(s["batch_size"], 32);
+    assert_eq!(s["rows"]["train"], 240);
+    assert_eq!(s["history"][1]["epoch"], 50);
+    assert!(
+        f(&s["history"][1]["lr"]) < 0.05 * 0.2,
+        "cosine has decayed by epoch 50"
+    );
+    assert!(
+        f(&s["metrics"]["test"]["r2"]) > 0.99,
+        "{}",
+        s["metrics"]["test"]
+    );
+    assert_eq!(
+        s["metrics"]["test"]["per_target"]
+            .as_object()
+            .expect("map")
+            .len(),
+        2
+    );
+
+    // Early stopping on a test table the model cannot fit: stops after `patience` epochs.
+    let rows: Vec<String> = std::fs::read_to_string(dir.join("d.csv"))
+        .expect("csv")
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                l.to_string()
+            } else {
+                format!("{},0,0", l.rsplitn(3, ',').nth(2).expect("x"))
+            }
+        })
+        .collect();
+    std::fs::write(dir.join("zero.csv"), rows.join("\n")).expect("write");
+    let stdout = run_ok(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "d.csv",
+            "--test",
+            "zero.csv",
+            "--target",
+            "y1,y2",
+            "--epochs",
+            "500",
+            "--patience",
+            "5",
+            "--json",
+            "--out",
+            "p",
+        ],
+    );
+    let s: Value = serde_json::from_str(&stdout).expect("json");
+    let best = s["best_epoch"].as_u64().expect("best epoch");
+    assert_eq!(s["epochs_run"].as_u64(), Some(best + 6));
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
+
+/// The same `train` on both backends gives the same model (wgpu through lavapipe here).
+#[cfg(all(feature = "ndarray", feature = "wgpu"))]
+#[test]
+fn train_on_wgpu_matches_ndarray() {
+    let dir = temp_dir("wgpu-train");
+    run_ok(
+        &dir,
+        &[
+            "generate",
+            "--rows",
+            "200",
+            "--features",
+            "3",
+            "--seed",
+            "2",
+            "--output",
+            "d.csv",
+        ],
+    );
+    let fit = |backend: &str| {
+        let out = common::linreg(
+            &dir,
+            &[
+                "train",
+                "--data",
+                "d.csv",
+                "--target",
+                "y",
+                "--epochs",
+                "100",
+                "--lr",
+                "0.05",
+                "--backend",
+                backend,
+                "--out",
+                backend,
+                "--quiet",
+            ],
+        );
+        assert!(out.status.success(), "{backend}: {}", text(&out).1);
+        json(&dir.join(backend).join("summary.json"))
+    };
+    let (cpu, gpu) = (fit("ndarray"), fit("wgpu"));
+    assert_eq!(gpu["backend"], "wgpu");
+    for j in 0..3 {
+        let (a, b) = (
+            f(&cpu["final"]["weight"][0][j]),
+            f(&gpu["final"]["weight"][0][j]),
+        );
+        assert!(
+            (a - b).abs() < 1e-4 * a.abs().max(1.0),
+            "w{j}: ndarray {a}, wgpu {b}"
+        );
+    }
+    let (a, b) = (
+        f(&cpu["metrics"]["test"]["mse"]),
+        f(&gpu["metrics"]["test"]["mse"]),
+    );
+    assert!((a - b).abs() < 1e-4 * a, "test mse: ndarray {a}, wgpu {b}");
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
