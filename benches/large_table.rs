@@ -1,0 +1,110 @@
+//! A 1,000,000 × 16 table: CSV load rate, and epoch times full batch and in 1024-row batches.
+//!
+//! ```text
+//! cargo bench --bench large_table              # ndarray
+//! LINREG_BENCH_ROWS=100000 cargo bench --bench large_table
+//! ```
+//!
+//! The table is the one `linreg generate --rows 1000000 --features 16 --seed 0` writes.
+
+use std::time::Instant;
+
+use burn::backend::{Autodiff, NdArray};
+use burn::tensor::backend::AutodiffBackend;
+use linreg_data::{read_table, write_csv, Columns, CsvOptions, Split, Standardizer, SyntheticSpec};
+use linreg_model::LrModelConfig;
+use linreg_train::{LossKind, TrainConfig, Trainer};
+
+fn main() {
+    let rows: usize = std::env::var("LINREG_BENCH_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let features = 16;
+    let dir = std::env::temp_dir().join(format!("linreg-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("table.csv");
+
+    let s = SyntheticSpec {
+        rows,
+        features,
+        targets: 1,
+        noise: 0.1,
+        seed: 0,
+    }
+    .generate()
+    .expect("spec");
+    let names: Vec<String> = s
+        .feature_names
+        .iter()
+        .chain(&s.target_names)
+        .cloned()
+        .collect();
+    let t = Instant::now();
+    write_csv(
+        std::fs::File::create(&path).expect("file"),
+        &names,
+        &[&s.data.x, &s.data.y],
+    )
+    .expect("write");
+    let write_s = t.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(&path).expect("meta").len() as f64;
+    println!(
+        "table: {rows} rows × {features} features, {:.1} MB (written in {write_s:.2} s)",
+        bytes / 1e6
+    );
+
+    let columns = Columns {
+        targets: vec!["y".into()],
+        features: None,
+    };
+    let mut loads = Vec::new();
+    let mut table = None;
+    for _ in 0..3 {
+        let t = Instant::now();
+        table = Some(read_table(&path, &columns, &CsvOptions::default()).expect("read"));
+        loads.push(t.elapsed().as_secs_f64());
+    }
+    loads.sort_by(f64::total_cmp);
+    println!(
+        "load: median {:.3} s = {:.0} MB/s ({:.2} M rows/s)",
+        loads[1],
+        bytes / 1e6 / loads[1],
+        rows as f64 / 1e6 / loads[1]
+    );
+    let table = table.expect("table");
+    let mut split = Split::ordered(table.data, 0.8).expect("split");
+    let st = Standardizer::fit(&split.train.x, &table.features).expect("std");
+    st.apply(&mut split.train.x);
+    st.apply(&mut split.test.x);
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+
+    epochs::<Autodiff<NdArray>>("ndarray", &split, &Default::default());
+}
+
+fn epochs<B: AutodiffBackend>(name: &str, split: &Split, device: &B::Device) {
+    for (label, batch, n) in [("full batch", None, 5), ("batch 1024", Some(1024), 2)] {
+        let config = TrainConfig::new()
+            .with_loss(LossKind::Mse)
+            .with_lr(0.01)
+            .with_batch_size(batch);
+        let mut model = LrModelConfig::new().with_d_input(16).init::<B>(device);
+        let mut trainer = Trainer::new(&model, split, &config, device).expect("trainer");
+        let mut times = Vec::new();
+        for _ in 0..n {
+            let t = Instant::now();
+            let (next, loss) = trainer.step(model);
+            model = next;
+            let _ = loss.into_scalar(); // wait for the device
+            times.push(t.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{name}, {label}: epoch median {:.3} s (min {:.3} s, {} epochs of {} training rows)",
+            times[times.len() / 2],
+            times[0],
+            n,
+            split.train.len()
+        );
+    }
+}
