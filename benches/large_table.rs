@@ -10,10 +10,11 @@
 use std::time::Instant;
 
 use burn::backend::{Autodiff, NdArray};
+use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{read_table, write_csv, Columns, CsvOptions, Split, Standardizer, SyntheticSpec};
 use linreg_model::LrModelConfig;
-use linreg_train::{LossKind, TrainConfig, Trainer};
+use linreg_train::{to_tensor, LossKind, TrainConfig, Trainer};
 
 fn main() {
     let rows: usize = std::env::var("LINREG_BENCH_ROWS")
@@ -80,6 +81,47 @@ fn main() {
     std::fs::remove_dir_all(&dir).expect("cleanup");
 
     epochs::<Autodiff<NdArray>>("ndarray", &split, &Default::default());
+    operations::<NdArray>("ndarray", &split, &Default::default());
+}
+
+/// The Burn operations a full-batch epoch is made of, one at a time (median of 5).
+fn operations<B: Backend>(name: &str, split: &Split, device: &B::Device) {
+    let x = to_tensor::<B>(&split.train.x, device);
+    let n = split.train.len();
+    let w = Tensor::<B, 2>::ones([16, 1], device);
+    let g = Tensor::<B, 2>::ones([n, 1], device);
+    let time = |label: &str, f: &dyn Fn() -> f32| {
+        let mut t: Vec<f64> = (0..5)
+            .map(|_| {
+                let s = Instant::now();
+                std::hint::black_box(f());
+                s.elapsed().as_secs_f64()
+            })
+            .collect();
+        t.sort_by(f64::total_cmp);
+        println!("{name} op: {label:<44} {:>8.2} ms", t[2] * 1e3);
+    };
+    time("x.matmul(w)  [n,16]·[16,1]", &|| {
+        x.clone().matmul(w.clone()).sum().into_scalar().elem()
+    });
+    time("x.transpose().matmul(g)  [16,n]·[n,1]", &|| {
+        x.clone()
+            .transpose()
+            .matmul(g.clone())
+            .sum()
+            .into_scalar()
+            .elem()
+    });
+    time("g.sum_dim(0)  [n,1] → [1,1]", &|| {
+        g.clone().sum_dim(0).into_scalar().elem()
+    });
+    time("g.sum()", &|| g.clone().sum().into_scalar().elem());
+    time("g.transpose().sum_dim(1)", &|| {
+        g.clone().transpose().sum_dim(1).into_scalar().elem()
+    });
+    time("(g − g).abs()", &|| {
+        (g.clone() - g.clone()).abs().sum().into_scalar().elem()
+    });
 }
 
 fn epochs<B: AutodiffBackend>(name: &str, split: &Split, device: &B::Device) {
