@@ -12,6 +12,8 @@ use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use linreg_data::Standardizer;
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
 use linreg_train::{LogEntry, Metrics, Scores};
+
+use crate::exact::ExactReport;
 use serde::{Deserialize, Serialize};
 
 /// File name of the model's parameters (Burn's named MessagePack record, full precision).
@@ -220,6 +222,8 @@ pub struct Summary {
     pub schedule: String,
     /// Rows per step; null for full batch.
     pub batch_size: Option<usize>,
+    /// `gd` or `exact`.
+    pub solver: String,
     /// Parameters before training (on the features the model sees).
     pub initial: ParamsJson,
     /// Parameters after training (on the features the model sees).
@@ -236,6 +240,10 @@ pub struct Summary {
     pub test_loss: f64,
     /// Final metrics.
     pub metrics: MetricsPair,
+    /// The exact optimum and how far gradient descent got from it (absent when the table was
+    /// too large to solve without `--compare-exact`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact: Option<ExactReport>,
     /// Training time in seconds.
     pub seconds: f64,
     /// The other files.

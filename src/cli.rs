@@ -105,6 +105,31 @@ pub struct TutorialArgs {
     /// Directory for the model, summary and plots (created if missing).
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
+
+    /// `gd` trains as the tutorial does; `exact` solves for the L1 optimum directly (least
+    /// absolute deviations). Either way the run reports how close gradient descent gets.
+    #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
+    pub solver: SolverArg,
+}
+
+/// How to find the coefficients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SolverArg {
+    /// Gradient descent with the chosen optimizer.
+    Gd,
+    /// The loss's exact minimizer: least squares (mse, with --l2 for ridge), least absolute
+    /// deviations (l1) or Huber regression (huber), by Cholesky or IRLS.
+    Exact,
+}
+
+impl SolverArg {
+    /// The name as the CLI and `summary.json` spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Gd => "gd",
+            Self::Exact => "exact",
+        }
+    }
 }
 
 /// The loss, as the CLI names it.
@@ -253,6 +278,20 @@ pub struct TrainArgs {
     /// Directory for the model, summary and plots (created if missing).
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
+
+    /// `gd` (gradient descent) or `exact` (the loss's exact minimizer, solved directly).
+    #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
+    pub solver: SolverArg,
+
+    /// Ridge penalty λ with `--solver exact --loss mse`: minimizes MSE + λ‖w‖² (the bias is not
+    /// penalized). For gradient descent use --weight-decay.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub l2: f64,
+
+    /// After gradient descent, solve exactly and report the gap even for a large table
+    /// (tables up to 1,000,000 cells are always compared).
+    #[arg(long)]
+    pub compare_exact: bool,
 
     /// Print nothing but errors.
     #[arg(long)]

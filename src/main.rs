@@ -9,6 +9,7 @@ mod apply;
 mod artifacts;
 mod backend;
 mod cli;
+mod exact;
 mod generate;
 mod report;
 mod tables;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::rng::SplitMix64;
 use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, Table};
@@ -13,7 +13,8 @@ use crate::artifacts::{
     self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary,
 };
 use crate::backend::Placement;
-use crate::cli::{LossArg, OptimizerArg, ScheduleArg, TrainArgs};
+use crate::cli::{LossArg, OptimizerArg, ScheduleArg, SolverArg, TrainArgs};
+use crate::exact::{self, ExactReport};
 use crate::report::{metrics_table, Console};
 use crate::tables::csv_options;
 
@@ -130,6 +131,15 @@ pub fn run<B: AutodiffBackend>(
 ) -> Result<()> {
     let config = config(args);
     config.validate()?;
+    if !(args.l2.is_finite() && args.l2 >= 0.0) {
+        bail!(
+            "--l2 = {} is invalid: expected a finite number ≥ 0",
+            args.l2
+        );
+    }
+    if args.l2 > 0.0 && (args.solver != SolverArg::Exact || args.loss != LossArg::Mse) {
+        bail!("--l2 applies to --solver exact with --loss mse; for gradient descent use --weight-decay");
+    }
     let options = csv_options(&args.table)?;
     let data = prepare(args, &options)?;
     let (split, features, targets) = (&data.split, &data.features, &data.targets);
@@ -158,16 +168,41 @@ pub fn run<B: AutodiffBackend>(
         .init::<B>(device)
         .with_params(&initial_params(features.len(), targets.len(), args.seed))?;
     let initial = ParamsJson::from(model.params());
-    let trained = train(model, split, &config, device, &mut console)?;
-    console.finish();
-    let stopped = match trained.best_epoch {
-        Some(best) => format!(" (early stop; kept epoch {best})"),
-        None => String::new(),
+    let (trained, exact_report) = match args.solver {
+        SolverArg::Gd => {
+            let trained = train(model, split, &config, device, &mut console)?;
+            console.finish();
+            let stopped = match trained.best_epoch {
+                Some(best) => format!(" (early stop; kept epoch {best})"),
+                None => String::new(),
+            };
+            console.line(&format!(
+                "   Trained {} epochs in {:.3} s{stopped}.",
+                trained.epochs_run, trained.seconds
+            ));
+            let report = exact::compare_if(
+                args.compare_exact,
+                split,
+                config.loss,
+                &trained.model,
+                features,
+                device,
+            )?;
+            (trained, report)
+        }
+        SolverArg::Exact => {
+            let solved = exact::solve(split, config.loss, args.l2, features)?;
+            let trained = exact::trained_from_exact::<B>(&solved, split, config.loss, device)?;
+            console.line(&format!(
+                "   Solved exactly: {}, {} iteration(s), {:.1} ms.",
+                solved.method,
+                solved.fit.iterations,
+                solved.seconds * 1e3
+            ));
+            let report = ExactReport::new(split, config.loss, &trained.model, &solved, device)?;
+            (trained, Some(report))
+        }
     };
-    console.line(&format!(
-        "   Trained {} epochs in {:.3} s{stopped}.",
-        trained.epochs_run, trained.seconds
-    ));
     console.line(&metrics_table(
         &[
             ("train", &trained.train_metrics),
@@ -175,6 +210,12 @@ pub fn run<B: AutodiffBackend>(
         ],
         targets,
     ));
+
+    if let (SolverArg::Gd, Some(report)) = (args.solver, &exact_report) {
+        for line in report.lines() {
+            console.line(&line);
+        }
+    }
 
     // Nothing is written until training succeeded: a failed run keeps the last good model.
     artifacts::prepare_out_dir(&args.out)?;
@@ -210,6 +251,7 @@ pub fn run<B: AutodiffBackend>(
         optimizer: config.optimizer.name().into(),
         schedule: config.schedule.name().into(),
         batch_size: config.batch_size,
+        solver: args.solver.name().into(),
         initial,
         original_units: final_params.in_original_units(data.standardizer.as_ref()),
         final_params,
@@ -220,6 +262,7 @@ pub fn run<B: AutodiffBackend>(
             train: MetricsJson::new(&trained.train_metrics, targets),
             test: MetricsJson::new(&trained.test_metrics, targets),
         },
+        exact: exact_report,
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),
@@ -259,9 +302,12 @@ fn draw_plots<B: AutodiffBackend>(
     let column = |m: &linreg_data::Matrix| m.column_values(0);
     let mut written = Vec::new();
     for ext in ["png", "svg"] {
-        let path = dir.join(format!("loss.{ext}"));
-        linreg_plot::plot_epoch_losses(&path, &epochs, &train_loss, &test_loss)?;
-        written.push(path);
+        // An exact solve has no epochs, so no loss curve.
+        if !trained.history.is_empty() {
+            let path = dir.join(format!("loss.{ext}"));
+            linreg_plot::plot_epoch_losses(&path, &epochs, &train_loss, &test_loss)?;
+            written.push(path);
+        }
         let path = dir.join(format!("predictions.{ext}"));
         if data.features.len() == 1 && data.standardizer.is_none() {
             let train = (split.train.x.values(), split.train.y.values());

@@ -13,7 +13,8 @@ use crate::artifacts::{
     self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary,
 };
 use crate::backend::Placement;
-use crate::cli::{TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
+use crate::cli::{SolverArg, TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
+use crate::exact::{self, ExactReport};
 
 /// Runs the tutorial on backend `B` and writes its files to `args.out`.
 pub fn run<B: AutodiffBackend>(
@@ -67,16 +68,39 @@ pub fn run<B: AutodiffBackend>(
     println!("   Initial parameters ({init}):");
     println!("   {}", state_dict(&initial));
 
-    println!(
-        "\n3. Training the model: L1 loss, SGD (lr {}), {} full-batch epochs",
-        config.lr, config.epochs
-    );
-    let trained = train(model, &split, &config, device, &mut |e: &LogEntry| {
-        println!("{}", crate::report::epoch_line(e));
-    })?;
+    let names = |n: &str| vec![n.to_string()];
+    let (trained, solved) = match args.solver {
+        SolverArg::Gd => {
+            println!(
+                "\n3. Training the model: L1 loss, SGD (lr {}), {} full-batch epochs",
+                config.lr, config.epochs
+            );
+            let trained = train(model, &split, &config, device, &mut |e: &LogEntry| {
+                println!("{}", crate::report::epoch_line(e));
+            })?;
+            (
+                trained,
+                exact::solve(&split, config.loss, 0.0, &names("x"))?,
+            )
+        }
+        SolverArg::Exact => {
+            println!("\n3. Solving for the L1 optimum exactly (least absolute deviations)");
+            let solved = exact::solve(&split, config.loss, 0.0, &names("x"))?;
+            (
+                exact::trained_from_exact::<B>(&solved, &split, config.loss, device)?,
+                solved,
+            )
+        }
+    };
+    let report = ExactReport::new(&split, config.loss, &trained.model, &solved, device)?;
     let final_params = trained.model.params();
     println!(
-        "   Trained in {:.1} ms. Final parameters (true line: weight {}, bias {}):",
+        "   {} in {:.1} ms. Final parameters (true line: weight {}, bias {}):",
+        if args.solver == SolverArg::Gd {
+            "Trained"
+        } else {
+            "Solved"
+        },
         trained.seconds * 1e3,
         spec.weight,
         spec.bias
@@ -86,6 +110,11 @@ pub fn run<B: AutodiffBackend>(
         "   Final loss: train {}, test {}",
         trained.train_loss, trained.test_loss
     );
+    if args.solver == SolverArg::Gd {
+        for line in report.lines() {
+            println!("{line}");
+        }
+    }
 
     // Nothing is written until training succeeded: a failed run keeps the last good model.
     artifacts::prepare_out_dir(&args.out)?;
@@ -94,7 +123,6 @@ pub fn run<B: AutodiffBackend>(
     let plots = draw_plots(&args.out, &split, &predictions, &trained.history)?;
 
     println!("\n4. Saving models");
-    let names = |n: &str| vec![n.to_string()];
     let info = ModelInfo {
         features: names("x"),
         targets: names("y"),
@@ -135,6 +163,7 @@ pub fn run<B: AutodiffBackend>(
         optimizer: config.optimizer.name().into(),
         schedule: config.schedule.name().into(),
         batch_size: None,
+        solver: args.solver.name().into(),
         initial: initial.into(),
         original_units: ParamsJson::from(final_params.clone()),
         final_params: final_params.into(),
@@ -145,6 +174,7 @@ pub fn run<B: AutodiffBackend>(
             train: MetricsJson::new(&trained.train_metrics, &info.targets),
             test: MetricsJson::new(&trained.test_metrics, &info.targets),
         },
+        exact: Some(report),
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),
@@ -238,9 +268,11 @@ fn draw_plots(
         let path = dir.join(format!("predictions.{ext}"));
         linreg_plot::plot_predictions(&path, train, test, Some(predictions))?;
         written.push(path);
-        let path = dir.join(format!("loss.{ext}"));
-        linreg_plot::plot_epoch_losses(&path, &epochs, &train_loss, &test_loss)?;
-        written.push(path);
+        if !history.is_empty() {
+            let path = dir.join(format!("loss.{ext}"));
+            linreg_plot::plot_epoch_losses(&path, &epochs, &train_loss, &test_loss)?;
+            written.push(path);
+        }
     }
     written.sort();
     Ok(written)
