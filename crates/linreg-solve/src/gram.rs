@@ -1,7 +1,7 @@
-//! Centred moment matrices `XᵀX`, `Xᵀy` in f64, from row-major f32 rows, in blocks, on every
-//! core.
+//! Centred moment matrices `XᵀX`, `Xᵀy` in f64, from row-major f32 rows: one pass, in blocks,
+//! on every core.
 
-use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::{Accum, Mat, Par};
 
 use crate::View;
@@ -34,13 +34,6 @@ pub(crate) struct Moments {
     pub xy: Mat<f64>,
 }
 
-/// One thread's weighted sums for the means.
-struct Sums {
-    total: f64,
-    x: Vec<f64>,
-    y: Vec<f64>,
-}
-
 /// Rows per block: big enough for the matrix product to run at full speed, small enough to
 /// stay in cache (1024 × 17 f64 ≈ 136 KiB).
 const BLOCK: usize = 1024;
@@ -49,9 +42,11 @@ const BLOCK: usize = 1024;
 const PARALLEL_ROWS: usize = 65_536;
 
 impl Moments {
-    /// Two passes: the means, then the centred products block by block (each block of
-    /// centred rows, converted to f64, multiplied by its own transpose with faer's matrix
-    /// product). Rows are shared among the available cores; each sums its own blocks.
+    /// One pass over the rows. Each block of rows, shifted by the first row (so that the sums
+    /// stay small and centring them later loses almost nothing), converted to f64 and extended
+    /// by a column of ones, is multiplied by its own transpose with faer's matrix product: the
+    /// result holds the shifted cross products, the shifted sums and the total weight at once.
+    /// The rows are shared among the available cores; each sums its own blocks.
     pub fn compute(x: View<'_>, y: View<'_>, weights: &Weights<'_>) -> Self {
         let (n, p, k) = (x.rows(), x.cols(), y.cols());
         let threads = if n >= PARALLEL_ROWS {
@@ -64,71 +59,62 @@ impl Moments {
             .map(|t| (t * chunk, ((t + 1) * chunk).min(n)))
             .filter(|(a, b)| a < b)
             .collect();
+        let shift_x: Vec<f64> = x.row(0).iter().map(|&v| f64::from(v)).collect();
+        let shift_y: Vec<f64> = y.row(0).iter().map(|&v| f64::from(v)).collect();
+        let width = p + k + 1;
 
-        let sums: Vec<Sums> = parallel(&ranges, |&(a, b)| {
-            let mut sx = vec![0.0_f64; p];
-            let mut sy = vec![0.0_f64; k];
-            let mut total = 0.0;
-            for i in a..b {
-                let w = weights.get(i);
-                total += w;
-                for (m, &v) in sx.iter_mut().zip(x.row(i)) {
-                    *m += w * f64::from(v);
-                }
-                for (m, &v) in sy.iter_mut().zip(y.row(i)) {
-                    *m += w * f64::from(v);
-                }
-            }
-            Sums {
-                total,
-                x: sx,
-                y: sy,
-            }
-        });
-        let total_weight: f64 = sums.iter().map(|s| s.total).sum();
-        let mean = |pick: fn(&Sums) -> &[f64], len: usize| -> Vec<f64> {
-            (0..len)
-                .map(|j| sums.iter().map(|s| pick(s)[j]).sum::<f64>() / total_weight)
-                .collect()
-        };
-        let mean_x = mean(|s| &s.x, p);
-        let mean_y = mean(|s| &s.y, k);
-
-        // One block holds the centred features and targets side by side, transposed
-        // (column r is row r): filling it writes contiguously.
+        // Column r of a block is row r, transposed: filling it writes contiguously.
         let partials: Vec<Mat<f64>> = parallel(&ranges, |&(a, b)| {
-            let mut acc = Mat::<f64>::zeros(p + k, p + k);
-            let mut block = Mat::<f64>::zeros(p + k, BLOCK);
+            let mut acc = Mat::<f64>::zeros(width, width);
+            let mut block = Mat::<f64>::zeros(width, BLOCK);
             for start in (a..b).step_by(BLOCK) {
                 let len = BLOCK.min(b - start);
                 for r in 0..len {
                     let i = start + r;
                     let s = weights.get(i).sqrt();
-                    let col = block.col_as_slice_mut(r);
-                    for (j, &v) in x.row(i).iter().enumerate() {
-                        col[j] = s * (f64::from(v) - mean_x[j]);
+                    let (cx, rest) = block.col_as_slice_mut(r).split_at_mut(p);
+                    let (cy, one) = rest.split_at_mut(k);
+                    for ((c, &v), m) in cx.iter_mut().zip(x.row(i)).zip(&shift_x) {
+                        *c = s * (f64::from(v) - m);
                     }
-                    for (t, &v) in y.row(i).iter().enumerate() {
-                        col[p + t] = s * (f64::from(v) - mean_y[t]);
+                    for ((c, &v), m) in cy.iter_mut().zip(y.row(i)).zip(&shift_y) {
+                        *c = s * (f64::from(v) - m);
                     }
+                    one[0] = s;
                 }
                 let b = block.subcols(0, len);
-                matmul(acc.as_mut(), Accum::Add, b, b.transpose(), 1.0, Par::Seq);
+                // The product is symmetric: compute its lower half only.
+                matmul(
+                    acc.as_mut(),
+                    BlockStructure::TriangularLower,
+                    Accum::Add,
+                    b,
+                    BlockStructure::Rectangular,
+                    b.transpose(),
+                    BlockStructure::Rectangular,
+                    1.0,
+                    Par::Seq,
+                );
             }
             acc
         });
-        let mut all = Mat::<f64>::zeros(p + k, p + k);
+        let mut all = Mat::<f64>::zeros(width, width);
         for part in &partials {
             all += part;
         }
+        let at = |i: usize, j: usize| if i >= j { all[(i, j)] } else { all[(j, i)] };
+        // Row `p + k` holds Σ √w·(√w·(v − shift)) = Σ w·(v − shift), and the corner Σ w.
+        let total_weight = at(p + k, p + k);
+        let d: Vec<f64> = (0..p + k).map(|j| at(p + k, j) / total_weight).collect();
+        let centred = |i: usize, j: usize| at(i, j) - total_weight * d[i] * d[j];
         Self {
             p,
             k,
             total_weight,
-            mean_x,
-            mean_y,
-            xx: all.submatrix(0, 0, p, p).to_owned(),
-            xy: all.submatrix(0, p, p, k).to_owned(),
+            mean_x: (0..p).map(|j| shift_x[j] + d[j]).collect(),
+            mean_y: (0..k).map(|t| shift_y[t] + d[p + t]).collect(),
+            xx: Mat::from_fn(p, p, |i, j| centred(i, j)),
+            xy: Mat::from_fn(p, k, |i, t| centred(i, p + t)),
         }
     }
 }
