@@ -4,38 +4,13 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{linreg_cpu as linreg, listing, temp_dir, text};
+use common::{f, fixture, json, listing, run_ok, temp_dir};
 use serde_json::Value;
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).expect("file exists")).expect("valid JSON")
-}
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let out = linreg(dir, args);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "linreg {args:?} failed:\n{stderr}");
-    stdout
-}
-
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().expect("a number")
-}
 
 #[test]
 fn generate_train_evaluate_predict() {
     let dir = temp_dir("commands");
-    let stdout = run_ok(
+    let (stdout, _) = run_ok(
         &dir,
         &[
             "generate",
@@ -57,7 +32,7 @@ fn generate_train_evaluate_predict() {
     assert!(header.starts_with("x1,x2,x3,x4,y\n"));
     assert_eq!(header.lines().count(), 1001);
 
-    let stdout = run_ok(
+    let (stdout, _) = run_ok(
         &dir,
         &[
             "train",
@@ -124,7 +99,7 @@ fn generate_train_evaluate_predict() {
     assert!(listing(&dir.join("m")).contains(&"predictions.png".to_string()));
 
     // evaluate: the saved statistics are applied, so the scores match training's.
-    let stdout = run_ok(
+    let (stdout, _) = run_ok(
         &dir,
         &["evaluate", "--model", "m", "--data", "d.csv", "--json"],
     );
@@ -138,14 +113,14 @@ fn generate_train_evaluate_predict() {
         "{} vs {both}",
         e["metrics"]["mse"]
     );
-    let human = run_ok(&dir, &["evaluate", "--model", "m", "--data", "d.csv"]);
+    let (human, _) = run_ok(&dir, &["evaluate", "--model", "m", "--data", "d.csv"]);
     assert!(
         human.contains("mse loss: ") && human.contains("data"),
         "{human}"
     );
 
     // predict: one `y_pred` column appended to the original rows, to stdout or a file.
-    let stdout = run_ok(&dir, &["predict", "--model", "m", "--data", "d.csv"]);
+    let (stdout, _) = run_ok(&dir, &["predict", "--model", "m", "--data", "d.csv"]);
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("x1,x2,x3,x4,y,y_pred"));
     let mut worst = 0.0_f64;
@@ -351,7 +326,7 @@ fn training_options_take_effect() {
         .expect("csv")
         .replace(',', ";");
     std::fs::write(dir.join("semi.csv"), csv).expect("write");
-    let stdout = run_ok(
+    let (stdout, _) = run_ok(
         &dir,
         &[
             "train",
@@ -414,7 +389,7 @@ fn training_options_take_effect() {
         })
         .collect();
     std::fs::write(dir.join("zero.csv"), rows.join("\n")).expect("write");
-    let stdout = run_ok(
+    let (stdout, _) = run_ok(
         &dir,
         &[
             "train",
@@ -478,7 +453,7 @@ fn train_on_wgpu_matches_ndarray() {
                 "--quiet",
             ],
         );
-        assert!(out.status.success(), "{backend}: {}", text(&out).1);
+        assert!(out.status.success(), "{backend}: {}", common::text(&out).1);
         json(&dir.join(backend).join("summary.json"))
     };
     let (cpu, gpu) = (fit("ndarray"), fit("wgpu"));

@@ -5,31 +5,8 @@ mod common;
 
 use std::path::Path;
 
-use common::{linreg_cpu as linreg, temp_dir, text};
+use common::{f, fixture, json, linreg_cpu as linreg, run_ok, temp_dir, text};
 use serde_json::Value;
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).expect("file exists")).expect("valid JSON")
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().expect("a number")
-}
-
-fn run_ok(dir: &Path, args: &[&str]) -> (String, String) {
-    let out = linreg(dir, args);
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "linreg {args:?} failed:\n{stderr}");
-    (stdout, stderr)
-}
-
-fn fixture(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-        .display()
-        .to_string()
-}
 
 /// `python3 tools/ols_reference.py --f32 tests/fixtures/diabetes.csv progression`
 /// (NumPy 2.4.6 `lstsq` in f64 on the table rounded to f32, as linreg reads it).

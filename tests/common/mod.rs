@@ -87,3 +87,31 @@ pub fn assert_close(what: &str, got: f64, want: f64, tol: f64) {
         (got - want).abs()
     );
 }
+
+/// A JSON file, parsed.
+pub fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("file exists")).expect("valid JSON")
+}
+
+/// A JSON number.
+pub fn f(v: &Value) -> f64 {
+    v.as_f64().expect("a number")
+}
+
+/// The path of a file in `tests/fixtures/`.
+pub fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Runs `linreg ARGS` on the CPU backend (see [`linreg_cpu`]) and returns its stdout and
+/// stderr, failing the test if it fails.
+pub fn run_ok(dir: &Path, args: &[&str]) -> (String, String) {
+    let out = linreg_cpu(dir, args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "linreg {args:?} failed:\n{stderr}");
+    (stdout, stderr)
+}

@@ -113,9 +113,6 @@ pub fn plot_predicted_vs_actual(
     (train_actual, train_pred): (&[f32], &[f32]),
     (test_actual, test_pred): (&[f32], &[f32]),
 ) -> Result<(), PlotError> {
-    let pairs = |a: &[f32], p: &[f32]| -> Vec<(f32, f32)> {
-        a.iter().copied().zip(p.iter().copied()).collect()
-    };
     let (train, test) = (
         pairs(train_actual, train_pred),
         pairs(test_actual, test_pred),
@@ -130,21 +127,31 @@ pub fn plot_predicted_vs_actual(
             x_label: &x_label,
             y_label: &y_label,
         },
-        &[
-            Series {
-                name: "Training Data",
-                color: TRAIN_COLOR,
-                points: &train,
-            },
-            Series {
-                name: "Testing Data",
-                color: TEST_COLOR,
-                points: &test,
-            },
-        ],
+        &data_series(&train, &test),
         Kind::Points,
         true,
     )
+}
+
+/// Zips x and y values into points.
+fn pairs(x: &[f32], y: &[f32]) -> Vec<(f32, f32)> {
+    x.iter().copied().zip(y.iter().copied()).collect()
+}
+
+/// Training and test points in the tutorial's colours.
+fn data_series<'a>(train: &'a [(f32, f32)], test: &'a [(f32, f32)]) -> [Series<'a>; 2] {
+    [
+        Series {
+            name: "Training Data",
+            color: TRAIN_COLOR,
+            points: train,
+        },
+        Series {
+            name: "Testing Data",
+            color: TEST_COLOR,
+            points: test,
+        },
+    ]
 }
 
 /// Every `k`-th point, so that at most [`MAX_POINTS`] remain.
@@ -221,23 +228,9 @@ pub fn plot_predictions(
     (test_x, test_y): (&[f32], &[f32]),
     predictions: Option<&[f32]>,
 ) -> Result<(), PlotError> {
-    let pairs = |x: &[f32], y: &[f32]| -> Vec<(f32, f32)> {
-        x.iter().copied().zip(y.iter().copied()).collect()
-    };
     let (train, test) = (pairs(train_x, train_y), pairs(test_x, test_y));
     let predicted = predictions.map(|p| pairs(test_x, p)).unwrap_or_default();
-    let mut series = vec![
-        Series {
-            name: "Training Data",
-            color: TRAIN_COLOR,
-            points: &train,
-        },
-        Series {
-            name: "Testing Data",
-            color: TEST_COLOR,
-            points: &test,
-        },
-    ];
+    let mut series = data_series(&train, &test).to_vec();
     let title = if predictions.is_some() {
         series.push(Series {
             name: "Predictions",

@@ -113,7 +113,7 @@ impl Moments {
             total_weight,
             mean_x: (0..p).map(|j| shift_x[j] + d[j]).collect(),
             mean_y: (0..k).map(|t| shift_y[t] + d[p + t]).collect(),
-            xx: Mat::from_fn(p, p, |i, j| centred(i, j)),
+            xx: Mat::from_fn(p, p, &centred),
             xy: Mat::from_fn(p, k, |i, t| centred(i, p + t)),
         }
     }
