@@ -258,6 +258,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         )
     }
 
+    /// Loss of an inference model on the training rows (already on the device).
+    fn train_loss(&self, model: &LrModel<B::InnerBackend>) -> f64 {
+        scalar(self.config.loss.compute(
+            model.forward(self.train.x.clone().inner()),
+            self.train.y.clone().inner(),
+        ))
+    }
+
     /// Scores of an inference model on the training and test rows.
     fn scores(&self, model: &LrModel<B::InnerBackend>, split: &Split) -> (Metrics, Metrics) {
         let train_pred = to_matrix(model.forward(self.train.x.clone().inner()));
@@ -344,11 +352,7 @@ pub fn train<B: AutodiffBackend>(
         None => (model.valid(), None),
     };
     let last = epochs_run.saturating_sub(1);
-    let train_loss = finite(
-        "train",
-        crate::evaluate(&model, &split.train, config.loss, device),
-        last,
-    )?;
+    let train_loss = finite("train", trainer.train_loss(&model), last)?;
     let test_loss = finite("test", trainer.test_loss(&model), last)?;
     let (train_metrics, test_metrics) = trainer.scores(&model, split);
     let seconds = start.elapsed().as_secs_f64();
