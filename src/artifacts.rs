@@ -194,7 +194,8 @@ pub struct Summary {
     pub backend: String,
     /// The device in words.
     pub device: String,
-    /// The seed of Burn's generator, or null when the run started from given parameters.
+    /// The seed of the initial draw (Burn's generator in the tutorial run, linreg's own in
+    /// `train`), or null when the run started from given parameters.
     pub seed: Option<u64>,
     /// Where the initial parameters came from.
     pub init: String,
@@ -356,13 +357,15 @@ pub fn load_model<B: Backend>(dir: &Path, device: &B::Device) -> Result<(LrModel
     let (d_in, d_out) = (meta.config.d_input, meta.config.d_output);
     let widths_ok = (meta.features.is_empty() || meta.features.len() == d_in)
         && (meta.targets.is_empty() || meta.targets.len() == d_out)
-        && meta
-            .standardization
-            .as_ref()
-            .is_none_or(|s| s.mean.len() == d_in && s.scale.len() == d_in);
+        && meta.standardization.as_ref().is_none_or(|s| {
+            s.mean.len() == d_in
+                && s.scale.len() == d_in
+                && s.mean.iter().all(|m| m.is_finite())
+                && s.scale.iter().all(|v| v.is_finite() && *v > 0.0)
+        });
     if !widths_ok {
         bail!(
-            "{} is inconsistent: its column lists or standardization do not fit a {d_in}→{d_out} model",
+            "{} is inconsistent: its column lists or standardization (finite means, positive scales) do not fit a {d_in}→{d_out} model",
             meta_path.display()
         );
     }
@@ -482,6 +485,21 @@ mod tests {
             err.contains("does not match") && err.contains("expected 1→1"),
             "{err}"
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn standardization_that_would_divide_by_zero_is_refused() {
+        let dir = tmp("zero-scale");
+        save_model(&model(), &info(), &dir).unwrap();
+        let path = dir.join(MODEL_META_FILE);
+        let text = fs::read_to_string(&path).unwrap().replace("3.0", "0.0");
+        fs::write(&path, text).unwrap();
+        let err = format!(
+            "{:#}",
+            load_model::<B>(&dir, &Default::default()).unwrap_err()
+        );
+        assert!(err.contains("positive scales"), "{err}");
         fs::remove_dir_all(dir).unwrap();
     }
 

@@ -187,7 +187,7 @@ pub fn run<B: AutodiffBackend>(
                 &trained.model,
                 features,
                 device,
-            )?;
+            );
             (trained, report)
         }
         SolverArg::Exact => {

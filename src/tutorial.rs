@@ -69,7 +69,7 @@ pub fn run<B: AutodiffBackend>(
     println!("   {}", state_dict(&initial));
 
     let names = |n: &str| vec![n.to_string()];
-    let (trained, solved) = match args.solver {
+    let (trained, report) = match args.solver {
         SolverArg::Gd => {
             println!(
                 "\n3. Training the model: L1 loss, SGD (lr {}), {} full-batch epochs",
@@ -78,21 +78,24 @@ pub fn run<B: AutodiffBackend>(
             let trained = train(model, &split, &config, device, &mut |e: &LogEntry| {
                 println!("{}", crate::report::epoch_line(e));
             })?;
-            (
-                trained,
-                exact::solve(&split, config.loss, 0.0, &names("x"))?,
-            )
+            let report = exact::compare_if(
+                false,
+                &split,
+                config.loss,
+                &trained.model,
+                &names("x"),
+                device,
+            );
+            (trained, report)
         }
         SolverArg::Exact => {
             println!("\n3. Solving for the L1 optimum exactly (least absolute deviations)");
             let solved = exact::solve(&split, config.loss, 0.0, &names("x"))?;
-            (
-                exact::trained_from_exact::<B>(&solved, &split, config.loss, device)?,
-                solved,
-            )
+            let trained = exact::trained_from_exact::<B>(&solved, &split, config.loss, device)?;
+            let report = ExactReport::new(&split, config.loss, &trained.model, &solved, device)?;
+            (trained, Some(report))
         }
     };
-    let report = ExactReport::new(&split, config.loss, &trained.model, &solved, device)?;
     let final_params = trained.model.params();
     println!(
         "   {} in {:.1} ms. Final parameters (true line: weight {}, bias {}):",
@@ -110,7 +113,7 @@ pub fn run<B: AutodiffBackend>(
         "   Final loss: train {}, test {}",
         trained.train_loss, trained.test_loss
     );
-    if args.solver == SolverArg::Gd {
+    if let (SolverArg::Gd, Some(report)) = (args.solver, &report) {
         for line in report.lines() {
             println!("{line}");
         }
@@ -174,7 +177,7 @@ pub fn run<B: AutodiffBackend>(
             train: MetricsJson::new(&trained.train_metrics, &info.targets),
             test: MetricsJson::new(&trained.test_metrics, &info.targets),
         },
-        exact: Some(report),
+        exact: report,
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),

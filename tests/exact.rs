@@ -324,3 +324,20 @@ fn ridge_shrinks_toward_zero() {
     assert!(none > some && some > lots, "{none} > {some} > {lots}");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
+
+#[test]
+fn a_comparison_that_cannot_be_made_is_a_warning_not_a_failure() {
+    let dir = temp_dir("no-compare");
+    // One training row: gradient descent runs, the exact solver needs at least two.
+    let (_, stderr) = run_ok(
+        &dir,
+        &["--train-fraction", "0.02", "--epochs", "3", "--out", "o"],
+    );
+    assert!(
+        stderr.contains("warning: no exact comparison") && stderr.contains("1 rows"),
+        "{stderr}"
+    );
+    let s = json(&dir.join("o/summary.json"));
+    assert!(s.get("exact").is_none(), "{s}");
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}

@@ -70,11 +70,11 @@ impl SyntheticSpec {
             "a finite number ≥ 0, such as 0.1",
         )?;
         check(
-            "rows × features",
+            "rows × (features + targets)",
             self.rows
-                .checked_mul(self.features)
+                .checked_mul(self.features + self.targets)
                 .is_some_and(|c| c <= 1 << 31),
-            (self.rows as f64) * (self.features as f64),
+            (self.rows as f64) * ((self.features + self.targets) as f64),
             "at most 2^31 cells",
         )?;
         let mut rng = SplitMix64::new(self.seed);
@@ -245,5 +245,12 @@ mod tests {
         }
         .generate()
         .is_err());
+        let huge = SyntheticSpec {
+            rows: 2_000_000_000,
+            features: 1,
+            targets: 1000,
+            ..ok
+        };
+        assert!(huge.generate().is_err(), "refused before allocating");
     }
 }

@@ -145,6 +145,16 @@ fn check(x: View<'_>, y: View<'_>) -> Result<(), SolveError> {
     Ok(())
 }
 
+fn check_l2(l2: f64) -> Result<(), SolveError> {
+    if l2.is_finite() && l2 >= 0.0 {
+        Ok(())
+    } else {
+        Err(SolveError::InvalidParameter(format!(
+            "l2 = {l2} is invalid: expected a finite number ≥ 0"
+        )))
+    }
+}
+
 /// Relative size below which an eigenvalue of the correlation matrix counts as zero. The data
 /// are f32 (relative precision 6e-8), so two columns equal up to rounding give eigenvalues near
 /// 1e-15; genuinely independent columns stay far above this.
@@ -153,18 +163,14 @@ const RANK_TOLERANCE: f64 = 1e-10;
 /// Ordinary least squares (`l2 = 0`) or ridge regression (`l2 > 0`), per output:
 /// minimizes `mean((x·w + b − y)²) + l2·‖w‖²`.
 ///
-/// Two passes over the rows build the centred moment matrices in f64; the features are then
+/// One pass over the rows builds the centred moment matrices in f64; the features are then
 /// scaled to unit variance and the normal equations `(R + l2·D⁻²) v = c` are solved by
 /// Cholesky. When the columns are rank deficient (and `l2 = 0`), the minimum-norm solution in
 /// standardized units comes from the eigendecomposition instead, and
 /// [`Fit::rank_deficiency`] names the columns.
 pub fn least_squares(x: View<'_>, y: View<'_>, l2: f64) -> Result<Fit, SolveError> {
     check(x, y)?;
-    if !(l2.is_finite() && l2 >= 0.0) {
-        return Err(SolveError::InvalidParameter(format!(
-            "l2 = {l2} is invalid: expected a finite number ≥ 0"
-        )));
-    }
+    check_l2(l2)?;
     let m = Moments::compute(x, y, &Weights::Uniform);
     m.solve(l2)
 }
@@ -174,6 +180,7 @@ pub fn least_squares(x: View<'_>, y: View<'_>, l2: f64) -> Result<Fit, SolveErro
 /// features to f64 — but it never squares the condition number: the accuracy reference.
 pub fn least_squares_qr(x: View<'_>, y: View<'_>, l2: f64) -> Result<Fit, SolveError> {
     check(x, y)?;
+    check_l2(l2)?;
     let m = Moments::compute(x, y, &Weights::Uniform);
     let (n, p, k) = (x.rows, x.cols, y.cols);
     let scale: Vec<f64> = m.scale();

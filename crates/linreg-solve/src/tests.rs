@@ -176,6 +176,7 @@ fn bad_input_is_an_error() {
         Err(SolveError::NonFinite)
     ));
     assert!(least_squares(view(2, 1, &x), view(2, 1, &x), -1.0).is_err());
+    assert!(least_squares_qr(view(2, 1, &x), view(2, 1, &x), f64::NAN).is_err());
     assert!(huber(view(2, 1, &x), view(2, 1, &x), 0.0, Irls::default()).is_err());
 }
 
