@@ -253,16 +253,39 @@ pub struct Summary {
 
 /// Writes `bytes` to `path` atomically (temporary file beside it, then rename).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .context("a file path needs a file name")?;
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    write_all_atomic(&[(path, bytes)])
+}
+
+/// Writes several files so that none is replaced unless all were written: each goes to a
+/// temporary file beside its target first, and only then are they renamed over the targets
+/// (renames within a directory do not fail half-way through a file).
+pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<()> {
+    let mut staged: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
+    let cleanup = |staged: &[(PathBuf, &Path)]| {
+        for (tmp, _) in staged {
+            let _ = fs::remove_file(tmp);
+        }
+    };
+    for &(path, bytes) in files {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("a file path needs a file name")?;
+        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+        if let Err(e) = fs::write(&tmp, bytes) {
+            let _ = fs::remove_file(&tmp);
+            cleanup(&staged);
+            return Err(e).with_context(|| format!("could not write {}", path.display()));
+        }
+        staged.push((tmp, path));
     }
-    result.with_context(|| format!("could not write {}", path.display()))
+    for (i, (tmp, path)) in staged.iter().enumerate() {
+        if let Err(e) = fs::rename(tmp, path) {
+            cleanup(&staged[i..]);
+            return Err(e).with_context(|| format!("could not write {}", path.display()));
+        }
+    }
+    Ok(())
 }
 
 /// Creates the output directory, refusing a path that is a file.
@@ -299,8 +322,9 @@ pub fn save_model<B: Backend>(
         }),
     };
     let (model_path, meta_path) = (dir.join(MODEL_FILE), dir.join(MODEL_META_FILE));
-    write_atomic(&model_path, &bytes)?;
-    write_atomic(&meta_path, &serde_json::to_vec_pretty(&meta)?)?;
+    // Both files or neither: a record never sits beside another model's description.
+    let meta_bytes = serde_json::to_vec_pretty(&meta)?;
+    write_all_atomic(&[(&model_path, &bytes), (&meta_path, &meta_bytes)])?;
     Ok((model_path, meta_path))
 }
 
@@ -500,6 +524,26 @@ mod tests {
             load_model::<B>(&dir, &Default::default()).unwrap_err()
         );
         assert!(err.contains("positive scales"), "{err}");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn files_written_together_are_all_or_nothing() {
+        let dir = tmp("pair");
+        let first = dir.join("a.mpk");
+        fs::write(&first, b"old").unwrap();
+        let unwritable = dir.join("missing-dir").join("a.json");
+        assert!(write_all_atomic(&[(&first, b"new"), (&unwritable, b"{}")]).is_err());
+        assert_eq!(
+            fs::read(&first).unwrap(),
+            b"old",
+            "the first file is untouched"
+        );
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 
