@@ -12,7 +12,7 @@ use std::time::Instant;
 use burn::backend::{Autodiff, NdArray};
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
-use linreg_data::{read_table, write_csv, Columns, CsvOptions, Split, Standardizer, SyntheticSpec};
+use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, SyntheticSpec};
 use linreg_model::LrModelConfig;
 use linreg_solve::{least_squares, least_squares_qr, View};
 use linreg_train::{to_tensor, LossKind, TrainConfig, Trainer};
@@ -36,19 +36,9 @@ fn main() {
     }
     .generate()
     .expect("spec");
-    let names: Vec<String> = s
-        .feature_names
-        .iter()
-        .chain(&s.target_names)
-        .cloned()
-        .collect();
     let t = Instant::now();
-    write_csv(
-        std::fs::File::create(&path).expect("file"),
-        &names,
-        &[&s.data.x, &s.data.y],
-    )
-    .expect("write");
+    s.write_csv(std::fs::File::create(&path).expect("file"))
+        .expect("write");
     let write_s = t.elapsed().as_secs_f64();
     let bytes = std::fs::metadata(&path).expect("meta").len() as f64;
     println!(

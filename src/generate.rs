@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use linreg_data::{write_csv, SyntheticSpec};
+use linreg_data::SyntheticSpec;
 use serde::Serialize;
 
 use crate::artifacts::write_atomic;
@@ -37,14 +37,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
         seed: args.seed,
     };
     let s = spec.generate().context("cannot generate the table")?;
-    let names: Vec<String> = s
-        .feature_names
-        .iter()
-        .chain(&s.target_names)
-        .cloned()
-        .collect();
     let mut csv = Vec::new();
-    write_csv(&mut csv, &names, &[&s.data.x, &s.data.y]).context("could not format the table")?;
+    s.write_csv(&mut csv)
+        .context("could not format the table")?;
     let sidecar = sidecar_path(&args.output);
     let coefficients = Coefficients {
         rows: args.rows,

@@ -30,6 +30,28 @@ pub fn metrics_table(sets: &[(&str, &Metrics)], targets: &[String]) -> String {
     out
 }
 
+/// Draws `loss.png` and `loss.svg` in `dir` from the logged history, and returns their paths;
+/// none when nothing was logged (an exact solve has no epochs).
+pub fn loss_curves(
+    dir: &std::path::Path,
+    history: &[LogEntry],
+) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    if history.is_empty() {
+        return Ok(Vec::new());
+    }
+    let epochs: Vec<usize> = history.iter().map(|e| e.epoch).collect();
+    let train: Vec<f64> = history.iter().map(|e| e.train_loss).collect();
+    let test: Vec<f64> = history.iter().map(|e| e.test_loss).collect();
+    ["png", "svg"]
+        .into_iter()
+        .map(|ext| {
+            let path = dir.join(format!("loss.{ext}"));
+            linreg_plot::plot_epoch_losses(&path, &epochs, &train, &test)?;
+            Ok(path)
+        })
+        .collect()
+}
+
 /// The one line a logged epoch prints (the tutorial's format).
 pub fn epoch_line(e: &LogEntry) -> String {
     format!(

@@ -293,21 +293,12 @@ fn draw_plots<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<Vec<PathBuf>> {
     let split = &data.split;
-    let epochs: Vec<usize> = trained.history.iter().map(|e| e.epoch).collect();
-    let train_loss: Vec<f64> = trained.history.iter().map(|e| e.train_loss).collect();
-    let test_loss: Vec<f64> = trained.history.iter().map(|e| e.test_loss).collect();
     let train_pred = predict(&trained.model, &split.train.x, device);
     let test_pred = predict(&trained.model, &split.test.x, device);
     let target = &data.targets[0];
     let column = |m: &linreg_data::Matrix| m.column_values(0);
-    let mut written = Vec::new();
+    let mut written = crate::report::loss_curves(dir, &trained.history)?;
     for ext in ["png", "svg"] {
-        // An exact solve has no epochs, so no loss curve.
-        if !trained.history.is_empty() {
-            let path = dir.join(format!("loss.{ext}"));
-            linreg_plot::plot_epoch_losses(&path, &epochs, &train_loss, &test_loss)?;
-            written.push(path);
-        }
         let path = dir.join(format!("predictions.{ext}"));
         if data.features.len() == 1 && data.standardizer.is_none() {
             let train = (split.train.x.values(), split.train.y.values());

@@ -260,10 +260,7 @@ fn draw_plots(
 ) -> Result<Vec<PathBuf>> {
     let train = (split.train.x.values(), split.train.y.values());
     let test = (split.test.x.values(), split.test.y.values());
-    let epochs: Vec<usize> = history.iter().map(|e| e.epoch).collect();
-    let train_loss: Vec<f64> = history.iter().map(|e| e.train_loss).collect();
-    let test_loss: Vec<f64> = history.iter().map(|e| e.test_loss).collect();
-    let mut written = Vec::new();
+    let mut written = crate::report::loss_curves(dir, history)?;
     for ext in ["png", "svg"] {
         let path = dir.join(format!("data.{ext}"));
         linreg_plot::plot_predictions(&path, train, test, None)?;
@@ -271,11 +268,6 @@ fn draw_plots(
         let path = dir.join(format!("predictions.{ext}"));
         linreg_plot::plot_predictions(&path, train, test, Some(predictions))?;
         written.push(path);
-        if !history.is_empty() {
-            let path = dir.join(format!("loss.{ext}"));
-            linreg_plot::plot_epoch_losses(&path, &epochs, &train_loss, &test_loss)?;
-            written.push(path);
-        }
     }
     written.sort();
     Ok(written)

@@ -128,6 +128,19 @@ impl SyntheticSpec {
     }
 }
 
+impl Synthetic {
+    /// Writes the table as CSV: features, then targets, under their names.
+    pub fn write_csv<W: Write>(&self, out: W) -> io::Result<()> {
+        let names: Vec<String> = self
+            .feature_names
+            .iter()
+            .chain(&self.target_names)
+            .cloned()
+            .collect();
+        write_csv(out, &names, &[&self.data.x, &self.data.y])
+    }
+}
+
 /// Writes matrices side by side as CSV: a header of `names`, then one line per row.
 /// Floats are written in their shortest exact form, so reading them back gives the same f32.
 pub fn write_csv<W: Write>(out: W, names: &[String], blocks: &[&Matrix]) -> io::Result<()> {
@@ -205,18 +218,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("linreg-synth-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("t.csv");
-        let names: Vec<String> = s
-            .feature_names
-            .iter()
-            .chain(&s.target_names)
-            .cloned()
-            .collect();
-        write_csv(
-            std::fs::File::create(&path).unwrap(),
-            &names,
-            &[&s.data.x, &s.data.y],
-        )
-        .unwrap();
+        s.write_csv(std::fs::File::create(&path).unwrap()).unwrap();
         let cols = Columns {
             targets: vec!["y".into()],
             features: None,
