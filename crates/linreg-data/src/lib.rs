@@ -1,7 +1,8 @@
 //! Tables for linreg, before any tensor exists.
 //!
 //! This crate knows rows and columns, not devices: it builds the tutorial's synthetic line, holds
-//! tables as one contiguous row-major `f32` buffer per matrix ([`Matrix`]), and splits a
+//! tables as one contiguous row-major buffer per matrix ([`Matrix`]: `f32` by default, `f64` for
+//! statistics), reads CSV files into them on every core ([`read_table`]), and splits a
 //! [`Dataset`] into training and test rows. It has no Burn dependency, so it is cheap to use from
 //! tests, plotting and solvers alike.
 //!
@@ -28,7 +29,7 @@ pub mod table;
 
 pub use standardize::Standardizer;
 pub use synthetic::{write_csv, Synthetic, SyntheticSpec};
-pub use table::{read_table, Columns, CsvError, CsvOptions, Table};
+pub use table::{read_table, read_table_as, Columns, CsvError, CsvOptions, Table};
 
 /// What can go wrong when building or splitting a table.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -89,17 +90,85 @@ pub enum DataError {
     },
 }
 
-/// A dense row-major `f32` matrix: one contiguous buffer, so it moves into a tensor in one copy.
-#[derive(Clone, PartialEq)]
-pub struct Matrix {
-    rows: usize,
-    cols: usize,
-    values: Vec<f32>,
+/// A number a table can hold: `f32` (what models train on) or `f64` (what statistics need).
+///
+/// Sealed: tables hold one of these two IEEE types, so code can rely on their rounding.
+pub trait Real:
+    Copy
+    + Default
+    + PartialEq
+    + PartialOrd
+    + fmt::Debug
+    + fmt::Display
+    + Send
+    + Sync
+    + 'static
+    + std::str::FromStr
+    + sealed::Sealed
+{
+    /// `"f32"` or `"f64"`, as a user would name the precision.
+    const NAME: &'static str;
+    /// The nearest value of this type (rounding to nearest, ties to even).
+    fn from_f64(v: f64) -> Self;
+    /// The value as f64 (exact for both types).
+    fn to_f64(self) -> f64;
+    /// Whether the value is neither NaN nor infinite.
+    fn is_finite(self) -> bool;
+    /// Parses a decimal number (as Rust's `str::parse` accepts it, correctly rounded), or
+    /// `None`.
+    fn parse_bytes(text: &[u8]) -> Option<Self>;
 }
 
-impl Matrix {
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+impl Real for f32 {
+    const NAME: &'static str = "f32";
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+    fn is_finite(self) -> bool {
+        f32::is_finite(self)
+    }
+    fn parse_bytes(text: &[u8]) -> Option<Self> {
+        lexical_core::parse(text).ok()
+    }
+}
+
+impl Real for f64 {
+    const NAME: &'static str = "f64";
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn is_finite(self) -> bool {
+        f64::is_finite(self)
+    }
+    fn parse_bytes(text: &[u8]) -> Option<Self> {
+        lexical_core::parse(text).ok()
+    }
+}
+
+/// A dense row-major matrix of `f32` (the default) or `f64`: one contiguous buffer, so it moves
+/// into a tensor in one copy.
+#[derive(Clone, PartialEq)]
+pub struct Matrix<T = f32> {
+    rows: usize,
+    cols: usize,
+    values: Vec<T>,
+}
+
+impl<T: Real> Matrix<T> {
     /// Wraps a row-major buffer of `rows * cols` values.
-    pub fn new(rows: usize, cols: usize, values: Vec<f32>) -> Result<Self, DataError> {
+    pub fn new(rows: usize, cols: usize, values: Vec<T>) -> Result<Self, DataError> {
         if rows.checked_mul(cols) != Some(values.len()) {
             return Err(DataError::BadBuffer {
                 rows,
@@ -111,7 +180,7 @@ impl Matrix {
     }
 
     /// A one-column matrix from a vector.
-    pub fn column(values: Vec<f32>) -> Self {
+    pub fn column(values: Vec<T>) -> Self {
         Self {
             rows: values.len(),
             cols: 1,
@@ -130,17 +199,17 @@ impl Matrix {
     }
 
     /// The row-major buffer.
-    pub fn values(&self) -> &[f32] {
+    pub fn values(&self) -> &[T] {
         &self.values
     }
 
     /// The row-major buffer, to change in place.
-    pub fn values_mut(&mut self) -> &mut [f32] {
+    pub fn values_mut(&mut self) -> &mut [T] {
         &mut self.values
     }
 
     /// Gives the buffer up, for a tensor to take without a copy of the rows.
-    pub fn into_values(self) -> Vec<f32> {
+    pub fn into_values(self) -> Vec<T> {
         self.values
     }
 
@@ -148,12 +217,12 @@ impl Matrix {
     ///
     /// # Panics
     /// If `i >= self.rows()`, like slice indexing.
-    pub fn row(&self, i: usize) -> &[f32] {
+    pub fn row(&self, i: usize) -> &[T] {
         &self.values[i * self.cols..(i + 1) * self.cols]
     }
 
     /// Column `j`, copied out (for plotting and reports).
-    pub fn column_values(&self, j: usize) -> Vec<f32> {
+    pub fn column_values(&self, j: usize) -> Vec<T> {
         self.values
             .iter()
             .skip(j)
@@ -175,17 +244,35 @@ impl Matrix {
         }
     }
 
-    /// Rows `start..end` as a new matrix (one contiguous copy).
-    fn slice_rows(&self, start: usize, end: usize) -> Self {
-        Self {
-            rows: end - start,
+    /// The same matrix in another precision (rounded to nearest when narrowing).
+    pub fn cast<U: Real>(&self) -> Matrix<U> {
+        Matrix {
+            rows: self.rows,
             cols: self.cols,
-            values: self.values[start * self.cols..end * self.cols].to_vec(),
+            values: self
+                .values
+                .iter()
+                .map(|&v| U::from_f64(v.to_f64()))
+                .collect(),
         }
+    }
+
+    /// Splits off rows `at..` into a new matrix, keeping rows `..at` in this one's buffer
+    /// (only the moved rows are copied).
+    fn split_off_rows(&mut self, at: usize) -> Self {
+        let tail = self.values.split_off(at * self.cols);
+        let moved = Self {
+            rows: self.rows - at,
+            cols: self.cols,
+            values: tail,
+        };
+        self.rows = at;
+        self.values.shrink_to_fit();
+        moved
     }
 }
 
-impl fmt::Debug for Matrix {
+impl<T> fmt::Debug for Matrix<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Matrix({}×{})", self.rows, self.cols)
     }
@@ -193,16 +280,16 @@ impl fmt::Debug for Matrix {
 
 /// Features `x` (rows × inputs) and targets `y` (rows × outputs), row-aligned.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Dataset {
+pub struct Dataset<T = f32> {
     /// Feature matrix, one row per example.
-    pub x: Matrix,
+    pub x: Matrix<T>,
     /// Target matrix, one row per example.
-    pub y: Matrix,
+    pub y: Matrix<T>,
 }
 
-impl Dataset {
+impl<T: Real> Dataset<T> {
     /// Pairs features with targets, checking that the rows line up.
-    pub fn new(x: Matrix, y: Matrix) -> Result<Self, DataError> {
+    pub fn new(x: Matrix<T>, y: Matrix<T>) -> Result<Self, DataError> {
         if x.rows() != y.rows() {
             return Err(DataError::RowMismatch {
                 x_rows: x.rows(),
@@ -221,38 +308,44 @@ impl Dataset {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The same rows in another precision.
+    pub fn cast<U: Real>(&self) -> Dataset<U> {
+        Dataset {
+            x: self.x.cast(),
+            y: self.y.cast(),
+        }
+    }
 }
 
 /// Training and test rows.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Split {
+pub struct Split<T = f32> {
     /// Rows the model learns from.
-    pub train: Dataset,
+    pub train: Dataset<T>,
     /// Rows held out to evaluate it.
-    pub test: Dataset,
+    pub test: Dataset<T>,
 }
 
-impl Split {
+impl<T: Real> Split<T> {
     /// A seeded random split: rows are shuffled (the same way for the same seed), then the first
     /// `int(fraction · n)` train and the rest test.
-    pub fn shuffled(data: Dataset, train_fraction: f64, seed: u64) -> Result<Self, DataError> {
+    pub fn shuffled(data: Dataset<T>, train_fraction: f64, seed: u64) -> Result<Self, DataError> {
+        check_fraction(train_fraction)?;
         let order = rng::permutation(data.len(), seed);
         let shuffled = Dataset {
             x: data.x.select_rows(&order),
             y: data.y.select_rows(&order),
         };
+        drop(data);
         Self::ordered(shuffled, train_fraction)
     }
 
     /// The tutorial's split: the first `int(fraction · n)` rows train, the rest test.
-    pub fn ordered(data: Dataset, train_fraction: f64) -> Result<Self, DataError> {
-        if !(train_fraction > 0.0 && train_fraction < 1.0) {
-            return Err(DataError::InvalidParameter {
-                name: "train fraction",
-                value: train_fraction,
-                expected: "a number strictly between 0 and 1, such as 0.8",
-            });
-        }
+    ///
+    /// The training rows keep the table's buffers; only the test rows are copied out.
+    pub fn ordered(mut data: Dataset<T>, train_fraction: f64) -> Result<Self, DataError> {
+        check_fraction(train_fraction)?;
         let rows = data.len();
         // Python's int() truncates toward zero; so does the cast.
         let train = (train_fraction * rows as f64) as usize;
@@ -264,15 +357,22 @@ impl Split {
                 test: rows - train,
             });
         }
-        Ok(Self {
-            train: Dataset {
-                x: data.x.slice_rows(0, train),
-                y: data.y.slice_rows(0, train),
-            },
-            test: Dataset {
-                x: data.x.slice_rows(train, rows),
-                y: data.y.slice_rows(train, rows),
-            },
+        let test = Dataset {
+            x: data.x.split_off_rows(train),
+            y: data.y.split_off_rows(train),
+        };
+        Ok(Self { train: data, test })
+    }
+}
+
+fn check_fraction(train_fraction: f64) -> Result<(), DataError> {
+    if train_fraction > 0.0 && train_fraction < 1.0 {
+        Ok(())
+    } else {
+        Err(DataError::InvalidParameter {
+            name: "train fraction",
+            value: train_fraction,
+            expected: "a number strictly between 0 and 1, such as 0.8",
         })
     }
 }

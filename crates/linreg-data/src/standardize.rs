@@ -1,6 +1,6 @@
 //! Feature standardization: statistics from the training rows, applied to any rows after.
 
-use crate::{DataError, Matrix};
+use crate::{DataError, Matrix, Real};
 
 /// Per-feature mean and scale: `z = (x − mean) / scale`.
 ///
@@ -17,19 +17,19 @@ pub struct Standardizer {
 impl Standardizer {
     /// Fits the statistics on `x`, refusing a constant feature (its scale would be zero).
     /// `names` names the columns in errors.
-    pub fn fit(x: &Matrix, names: &[String]) -> Result<Self, DataError> {
+    pub fn fit<T: Real>(x: &Matrix<T>, names: &[String]) -> Result<Self, DataError> {
         let (n, k) = (x.rows(), x.cols());
         let mut mean = vec![0.0_f64; k];
         for r in 0..n {
             for (m, &v) in mean.iter_mut().zip(x.row(r)) {
-                *m += f64::from(v);
+                *m += v.to_f64();
             }
         }
         mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
         let mut var = vec![0.0_f64; k];
         for r in 0..n {
             for ((s, &v), m) in var.iter_mut().zip(x.row(r)).zip(&mean) {
-                *s += (f64::from(v) - m).powi(2);
+                *s += (v.to_f64() - m).powi(2);
             }
         }
         let mut scale = Vec::with_capacity(k);
@@ -51,11 +51,11 @@ impl Standardizer {
     }
 
     /// Standardizes `x` in place.
-    pub fn apply(&self, x: &mut Matrix) {
+    pub fn apply<T: Real>(&self, x: &mut Matrix<T>) {
         let k = self.mean.len();
         for row in x.values_mut().chunks_exact_mut(k) {
             for ((v, m), s) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
-                *v = ((f64::from(*v) - m) / s) as f32;
+                *v = T::from_f64((v.to_f64() - m) / s);
             }
         }
     }
