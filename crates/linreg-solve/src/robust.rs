@@ -3,8 +3,7 @@
 use faer::prelude::*;
 use faer::Mat;
 
-use crate::gram::{Moments, Weights};
-use crate::{check, mean_loss, Fit, SolveError, View};
+use crate::{check, mean_loss, Fit, Moments, SolveError, View};
 
 /// When to stop reweighting.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,7 +90,9 @@ fn irls(x: View<'_>, y: View<'_>, opts: Irls, kind: Robust) -> Result<Fit, Solve
     for t in 0..k {
         let column: Vec<f32> = (0..n).map(|i| y.values[i * k + t]).collect();
         let yt = View::new(n, 1, &column)?;
-        let mut current = Moments::compute(x, yt, &Weights::Uniform).solve(0.0)?;
+        let mut current = Moments::from_rows(x, yt, None)?
+            .least_squares(true, 0.0)?
+            .fit;
         fit.rank_deficiency = fit.rank_deficiency.or(current.rank_deficiency.take());
         let mut objective = mean_loss(x, yt, &current, |r| kind.loss(r));
         // Residuals below this count as zero: far below the data's spread, above f64 noise.
@@ -103,7 +104,9 @@ fn irls(x: View<'_>, y: View<'_>, opts: Irls, kind: Robust) -> Result<Fit, Solve
                 .into_iter()
                 .map(|r| kind.weight(r, floor))
                 .collect();
-            let next = Moments::compute(x, yt, &Weights::PerRow(&weights)).solve(0.0)?;
+            let next = Moments::from_rows(x, yt, Some(&weights))?
+                .least_squares(true, 0.0)?
+                .fit;
             let next_objective = mean_loss(x, yt, &next, |r| kind.loss(r));
             let improved = next_objective <= objective;
             let done = (objective - next_objective).abs()

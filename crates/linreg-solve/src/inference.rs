@@ -1,0 +1,362 @@
+//! The inference table of a least-squares fit, as R's `summary(lm)` and statsmodels' OLS/WLS
+//! `summary()` report it: per coefficient the estimate, standard error, t statistic, two-sided
+//! p-value and 95% confidence interval; R², adjusted R², the F statistic and its p-value, the
+//! residual standard error with its degrees of freedom, log-likelihood, AIC, BIC and the
+//! condition number. Heteroskedasticity-consistent (HC0–HC3) standard errors replace the
+//! classical ones on request.
+//!
+//! The classical table needs only a [`Solution`]'s [`FitStats`], which [`crate::Moments`]
+//! alone provide; the robust ones need a second pass over the rows
+//! ([`robust_covariance`]). The t and F distributions are statrs'.
+//!
+//! Definitions follow statsmodels (`RegressionResults`): `df_resid = n − p`,
+//! `df_model = p − 1` with an intercept (`p` without), R² about the (weighted) mean with an
+//! intercept and about zero without, adjusted R² `= 1 − (n − c)/df_resid·(1 − R²)` (`c` = 1
+//! with an intercept), `llf = −n/2·(ln(2π·RSS/n) + 1) + ½·Σ ln w`,
+//! `AIC = −2·llf + 2p`, `BIC = −2·llf + ln(n)·p`. With robust standard errors the F statistic
+//! is the Wald test of all slopes with the robust covariance, and t statistics keep the
+//! t distribution with `df_resid` degrees of freedom (statsmodels' `use_t=True`, R's
+//! `lmtest::coeftest`).
+
+use statrs::distribution::{ContinuousCDF, FisherSnedecor, StudentsT};
+
+use crate::dd::Dd;
+use crate::{Element, Solution, SolveError, View};
+
+/// Which covariance of the coefficients the table uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub enum CovarianceKind {
+    /// `s²·(XᵀWX)⁻¹`, homoskedastic errors.
+    #[default]
+    #[cfg_attr(feature = "serde", serde(rename = "nonrobust"))]
+    Classical,
+    /// White's estimator: `(XᵀX)⁻¹ Xᵀ diag(e²) X (XᵀX)⁻¹`.
+    #[cfg_attr(feature = "serde", serde(rename = "HC0"))]
+    Hc0,
+    /// HC0 scaled by `n/(n − p)`.
+    #[cfg_attr(feature = "serde", serde(rename = "HC1"))]
+    Hc1,
+    /// `e²/(1 − h)`, `h` the leverage.
+    #[cfg_attr(feature = "serde", serde(rename = "HC2"))]
+    Hc2,
+    /// `e²/(1 − h)²`.
+    #[cfg_attr(feature = "serde", serde(rename = "HC3"))]
+    Hc3,
+}
+
+impl CovarianceKind {
+    /// The name statsmodels gives it (`nonrobust`, `HC0`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Classical => "nonrobust",
+            Self::Hc0 => "HC0",
+            Self::Hc1 => "HC1",
+            Self::Hc2 => "HC2",
+            Self::Hc3 => "HC3",
+        }
+    }
+}
+
+/// One coefficient's line.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Coefficient {
+    /// The column name, or `intercept`.
+    pub name: String,
+    /// The estimate.
+    pub estimate: f64,
+    /// Its standard error.
+    pub std_error: f64,
+    /// `estimate / std_error`.
+    pub t: f64,
+    /// Two-sided p-value of `t` (t distribution, `df_resid` degrees of freedom).
+    pub p_value: f64,
+    /// Lower end of the 95% confidence interval.
+    pub ci_low: f64,
+    /// Upper end of the 95% confidence interval.
+    pub ci_high: f64,
+}
+
+/// The table for one target. Undefined values (a perfect fit's t, a fit with no degrees of
+/// freedom left) are infinite or NaN.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Inference {
+    /// The target column.
+    pub target: String,
+    /// Which covariance the standard errors come from.
+    pub covariance_type: CovarianceKind,
+    /// Intercept first (when fitted), then the features in order.
+    pub coefficients: Vec<Coefficient>,
+    /// Number of observations.
+    pub rows: u64,
+    /// Coefficient of determination.
+    pub r2: f64,
+    /// R² adjusted for the degrees of freedom.
+    pub adj_r2: f64,
+    /// F statistic of the regression (all slopes zero).
+    pub f_statistic: f64,
+    /// Its p-value.
+    pub f_p_value: f64,
+    /// `√(RSS / df_resid)`.
+    pub residual_std_error: f64,
+    /// Numerator degrees of freedom.
+    pub df_model: f64,
+    /// Residual degrees of freedom.
+    pub df_resid: f64,
+    /// Residual sum of squares (weighted).
+    pub rss: f64,
+    /// Gaussian log-likelihood at the estimate.
+    pub log_likelihood: f64,
+    /// Akaike's information criterion.
+    pub aic: f64,
+    /// Schwarz's Bayesian information criterion.
+    pub bic: f64,
+    /// 2-norm condition number of the design as given (statsmodels' `condition_number`).
+    pub condition_number: f64,
+    /// Covariance matrix of the estimates, in the order of `coefficients`.
+    pub covariance: Vec<Vec<f64>>,
+}
+
+/// Level of the confidence intervals.
+const LEVEL: f64 = 0.95;
+
+impl Inference {
+    /// The table for target `t` of `solution`, with the classical covariance, or with `robust`
+    /// (from [`robust_covariance`]) when given. `None` when the solution has no statistics
+    /// (ridge, singular design).
+    pub fn new(
+        solution: &Solution,
+        t: usize,
+        features: &[String],
+        target: &str,
+        robust: Option<(CovarianceKind, &[Vec<f64>])>,
+    ) -> Option<Self> {
+        let stats = solution.stats.as_ref()?;
+        let q = stats.params();
+        let c = usize::from(stats.intercept);
+        let n = stats.rows as f64;
+        let df_resid = n - q as f64;
+        let df_model = (q - c) as f64;
+        let rss = stats.rss[t];
+        let tss = stats.tss[t];
+        let scale = rss / df_resid;
+        let (kind, covariance): (CovarianceKind, Vec<Vec<f64>>) = match robust {
+            Some((kind, cov)) => (kind, cov.to_vec()),
+            None => (
+                CovarianceKind::Classical,
+                (0..q)
+                    .map(|a| {
+                        (0..q)
+                            .map(|b| scale * stats.cov_unscaled[a * q + b])
+                            .collect()
+                    })
+                    .collect(),
+            ),
+        };
+        let mut estimates = Vec::with_capacity(q);
+        if stats.intercept {
+            estimates.push(solution.fit.bias[t]);
+        }
+        estimates.extend_from_slice(&solution.fit.weight[t]);
+        let names = stats
+            .intercept
+            .then(|| "intercept".to_string())
+            .into_iter()
+            .chain(features.iter().cloned());
+        let tdist = (df_resid > 0.0)
+            .then(|| StudentsT::new(0.0, 1.0, df_resid).ok())
+            .flatten();
+        let crit = tdist
+            .as_ref()
+            .map_or(f64::NAN, |d| t_quantile(d, 0.5 + LEVEL / 2.0));
+        let coefficients = names
+            .zip(&estimates)
+            .enumerate()
+            .map(|(a, (name, &estimate))| {
+                let std_error = covariance[a][a].max(0.0).sqrt();
+                let t = estimate / std_error;
+                let p_value = match &tdist {
+                    Some(d) if t.is_nan() => f64::NAN,
+                    Some(d) => (2.0 * d.sf(t.abs())).min(1.0),
+                    None => f64::NAN,
+                };
+                Coefficient {
+                    name,
+                    estimate,
+                    std_error,
+                    t,
+                    p_value,
+                    ci_low: estimate - crit * std_error,
+                    ci_high: estimate + crit * std_error,
+                }
+            })
+            .collect();
+        let r2 = 1.0 - rss / tss;
+        let adj_r2 = 1.0 - (n - c as f64) / df_resid * (1.0 - r2);
+        let f_statistic = if kind == CovarianceKind::Classical {
+            ((tss - rss) / df_model) / scale
+        } else {
+            wald(&estimates[c..], &covariance, c) / df_model
+        };
+        let f_p_value = match FisherSnedecor::new(df_model, df_resid) {
+            Ok(f) if f_statistic.is_finite() => f.sf(f_statistic),
+            _ if f_statistic == f64::INFINITY => 0.0,
+            _ => f64::NAN,
+        };
+        let log_likelihood = -n / 2.0 * ((2.0 * std::f64::consts::PI * rss / n).ln() + 1.0)
+            + 0.5 * stats.log_weight_sum;
+        Some(Self {
+            target: target.to_string(),
+            covariance_type: kind,
+            coefficients,
+            rows: stats.rows,
+            r2,
+            adj_r2,
+            f_statistic,
+            f_p_value,
+            residual_std_error: scale.sqrt(),
+            df_model,
+            df_resid,
+            rss,
+            log_likelihood,
+            aic: -2.0 * log_likelihood + 2.0 * q as f64,
+            bic: -2.0 * log_likelihood + n.ln() * q as f64,
+            condition_number: solution.conditioning.raw,
+            covariance,
+        })
+    }
+}
+
+/// `βᵀ V⁻¹ β` over the slopes (rows/columns `c..` of `cov`), by Cholesky; NaN if `V` is not
+/// positive definite.
+fn wald(beta: &[f64], cov: &[Vec<f64>], c: usize) -> f64 {
+    use faer::prelude::*;
+    let m = beta.len();
+    if m == 0 {
+        return f64::NAN;
+    }
+    let v = faer::Mat::<f64>::from_fn(m, m, |a, b| cov[a + c][b + c]);
+    let rhs = faer::Mat::<f64>::from_fn(m, 1, |a, _| beta[a]);
+    match v.llt(faer::Side::Lower) {
+        Ok(llt) => {
+            let x = llt.solve(&rhs);
+            (0..m).map(|a| beta[a] * x[(a, 0)]).sum()
+        }
+        Err(_) => f64::NAN,
+    }
+}
+
+/// The t quantile, polished by Newton steps on statrs' CDF (its inverse is accurate to about
+/// 1e-9 relative; intervals printed to 8 decimals on coefficients in the thousands need more).
+fn t_quantile(d: &StudentsT, prob: f64) -> f64 {
+    use statrs::distribution::Continuous;
+    let mut t = d.inverse_cdf(prob);
+    for _ in 0..3 {
+        let step = (d.cdf(t) - prob) / d.pdf(t);
+        if !step.is_finite() {
+            break;
+        }
+        t -= step;
+        if step.abs() <= 1e-16 * t.abs() {
+            break;
+        }
+    }
+    t
+}
+
+/// Heteroskedasticity-consistent covariance of every target's coefficients (intercept first),
+/// from a pass over the rows: `C·(Σ ω_i a_i a_iᵀ)·C` with `C = (AᵀA)⁻¹`, `a_i` the (√w-scaled)
+/// design row, `e_i` its (√w-scaled) residual and `ω_i` = `e²` (HC0), `e²·n/(n − p)` (HC1),
+/// `e²/(1 − h_i)` (HC2) or `e²/(1 − h_i)²` (HC3), `h_i = a_iᵀ C a_i`. Residuals are computed in
+/// double-double, so that ill-conditioned fits keep their digits.
+pub fn robust_covariance<T: Element>(
+    x: View<'_, T>,
+    y: View<'_, T>,
+    weights: Option<&[f64]>,
+    solution: &Solution,
+    kind: CovarianceKind,
+) -> Result<Vec<Vec<Vec<f64>>>, SolveError> {
+    let stats = solution.stats.as_ref().ok_or_else(|| {
+        SolveError::InvalidParameter(
+            "robust standard errors need a full-rank fit without penalty".into(),
+        )
+    })?;
+    let (n, p, k) = (x.rows(), x.cols(), y.cols());
+    if y.rows() != n || weights.is_some_and(|w| w.len() != n) {
+        return Err(SolveError::Shape(
+            "rows, targets and weights disagree".into(),
+        ));
+    }
+    let q = stats.params();
+    let c = usize::from(stats.intercept);
+    if q != p + c {
+        return Err(SolveError::Shape(format!(
+            "the fit has {q} coefficients, the rows give {}",
+            p + c
+        )));
+    }
+    let cu = &stats.cov_unscaled;
+    let dof = n as f64 - q as f64;
+    let mut meat = vec![vec![0.0; q * q]; k];
+    let mut a = vec![0.0; q];
+    for i in 0..n {
+        let s = weights.map_or(1.0, |w| w[i].sqrt());
+        if c == 1 {
+            a[0] = s;
+        }
+        for (j, v) in x.row(i).iter().enumerate() {
+            a[j + c] = s * v.to_f64();
+        }
+        let h: f64 = (0..q)
+            .map(|u| a[u] * (0..q).map(|v| cu[u * q + v] * a[v]).sum::<f64>())
+            .sum();
+        for (t, m) in meat.iter_mut().enumerate() {
+            let fit = &solution.fit;
+            let pred = x
+                .row(i)
+                .iter()
+                .zip(&fit.weight[t])
+                .fold(Dd::from_f64(fit.bias[t]), |acc, (v, w)| {
+                    acc + Dd::mul_f64(*w, v.to_f64())
+                });
+            let e = s * (Dd::from_f64(y.row(i)[t].to_f64()) - pred).to_f64();
+            let omega = match kind {
+                CovarianceKind::Classical | CovarianceKind::Hc0 => e * e,
+                CovarianceKind::Hc1 => e * e * n as f64 / dof,
+                CovarianceKind::Hc2 => e * e / (1.0 - h),
+                CovarianceKind::Hc3 => e * e / ((1.0 - h) * (1.0 - h)),
+            };
+            for u in 0..q {
+                for v in 0..=u {
+                    m[u * q + v] += omega * a[u] * a[v];
+                }
+            }
+        }
+    }
+    Ok(meat
+        .into_iter()
+        .map(|mut m| {
+            for u in 0..q {
+                for v in 0..u {
+                    m[v * q + u] = m[u * q + v];
+                }
+            }
+            // C·M·C.
+            let cm: Vec<f64> = (0..q * q)
+                .map(|uv| {
+                    let (u, v) = (uv / q, uv % q);
+                    (0..q).map(|l| cu[u * q + l] * m[l * q + v]).sum()
+                })
+                .collect();
+            (0..q)
+                .map(|u| {
+                    (0..q)
+                        .map(|v| (0..q).map(|l| cm[u * q + l] * cu[l * q + v]).sum())
+                        .collect()
+                })
+                .collect()
+        })
+        .collect())
+}
