@@ -58,6 +58,20 @@ impl CovarianceKind {
     }
 }
 
+/// Heteroskedasticity-consistent covariance of one target's coefficients, from
+/// [`robust_covariance`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Robust {
+    /// Which estimator.
+    pub kind: CovarianceKind,
+    /// The covariance, intercept first, `params × params`.
+    pub covariance: Vec<Vec<f64>>,
+    /// The Wald statistic `β_sᵀ V_s⁻¹ β_s` of all slopes, computed from a QR factor of the
+    /// sandwich (`V_s = LᵀL`) so that an ill-conditioned `V_s` (Longley's: 7·10¹¹) does not
+    /// cost its digits.
+    pub wald: f64,
+}
+
 /// One coefficient's line.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -131,7 +145,7 @@ impl Inference {
         t: usize,
         features: &[String],
         target: &str,
-        robust: Option<(CovarianceKind, &[Vec<f64>])>,
+        robust: Option<&Robust>,
     ) -> Option<Self> {
         let stats = solution.stats.as_ref()?;
         let q = stats.params();
@@ -143,7 +157,7 @@ impl Inference {
         let tss = stats.tss[t];
         let scale = rss / df_resid;
         let (kind, covariance): (CovarianceKind, Vec<Vec<f64>>) = match robust {
-            Some((kind, cov)) => (kind, cov.to_vec()),
+            Some(r) => (r.kind, r.covariance.clone()),
             None => (
                 CovarianceKind::Classical,
                 (0..q)
@@ -177,10 +191,10 @@ impl Inference {
             .map(|(a, (name, &estimate))| {
                 let std_error = covariance[a][a].max(0.0).sqrt();
                 let t = estimate / std_error;
-                let p_value = match &tdist {
-                    Some(d) if t.is_nan() => f64::NAN,
-                    Some(d) => (2.0 * d.sf(t.abs())).min(1.0),
-                    None => f64::NAN,
+                let p_value = if tdist.is_some() {
+                    two_sided_p(t, df_resid)
+                } else {
+                    f64::NAN
                 };
                 Coefficient {
                     name,
@@ -198,7 +212,7 @@ impl Inference {
         let f_statistic = if kind == CovarianceKind::Classical {
             ((tss - rss) / df_model) / scale
         } else {
-            wald(&estimates[c..], &covariance, c) / df_model
+            robust.map_or(f64::NAN, |r| r.wald) / df_model
         };
         let f_p_value = match FisherSnedecor::new(df_model, df_resid) {
             Ok(f) if f_statistic.is_finite() => f.sf(f_statistic),
@@ -229,22 +243,23 @@ impl Inference {
     }
 }
 
-/// `βᵀ V⁻¹ β` over the slopes (rows/columns `c..` of `cov`), by Cholesky; NaN if `V` is not
-/// positive definite.
-fn wald(beta: &[f64], cov: &[Vec<f64>], c: usize) -> f64 {
-    use faer::prelude::*;
-    let m = beta.len();
-    if m == 0 {
+/// `P(|T| > |t|)` for Student's t with `df` degrees of freedom, through the regularized
+/// incomplete beta function on whichever side keeps its digits: statrs' `sf` rounds to 0.5
+/// for `|t|` below about 1e-8 (Wampler5's intercept has t = 4.6e-8, p = 1 − 3.6e-8).
+fn two_sided_p(t: f64, df: f64) -> f64 {
+    use statrs::function::beta::beta_reg;
+    if t.is_nan() {
         return f64::NAN;
     }
-    let v = faer::Mat::<f64>::from_fn(m, m, |a, b| cov[a + c][b + c]);
-    let rhs = faer::Mat::<f64>::from_fn(m, 1, |a, _| beta[a]);
-    match v.llt(faer::Side::Lower) {
-        Ok(llt) => {
-            let x = llt.solve(&rhs);
-            (0..m).map(|a| beta[a] * x[(a, 0)]).sum()
-        }
-        Err(_) => f64::NAN,
+    if t.is_infinite() {
+        return 0.0;
+    }
+    let t2 = t * t;
+    let x = t2 / (df + t2);
+    if x < 0.5 {
+        1.0 - beta_reg(0.5, df / 2.0, x)
+    } else {
+        beta_reg(df / 2.0, 0.5, df / (df + t2))
     }
 }
 
@@ -277,7 +292,7 @@ pub fn robust_covariance<T: Element>(
     weights: Option<&[f64]>,
     solution: &Solution,
     kind: CovarianceKind,
-) -> Result<Vec<Vec<Vec<f64>>>, SolveError> {
+) -> Result<Vec<Robust>, SolveError> {
     let stats = solution.stats.as_ref().ok_or_else(|| {
         SolveError::InvalidParameter(
             "robust standard errors need a full-rank fit without penalty".into(),
@@ -299,7 +314,10 @@ pub fn robust_covariance<T: Element>(
     }
     let cu = &stats.cov_unscaled;
     let dof = n as f64 - q as f64;
+    let m_slopes = q - c;
     let mut meat = vec![vec![0.0; q * q]; k];
+    // Rows of L = diag(√ω)·A·C (slope columns), one matrix per target: V_s = LᵀL.
+    let mut l: Vec<faer::Mat<f64>> = (0..k).map(|_| faer::Mat::zeros(n, m_slopes)).collect();
     let mut a = vec![0.0; q];
     for i in 0..n {
         let s = weights.map_or(1.0, |w| w[i].sqrt());
@@ -309,9 +327,15 @@ pub fn robust_covariance<T: Element>(
         for (j, v) in x.row(i).iter().enumerate() {
             a[j + c] = s * v.to_f64();
         }
-        let h: f64 = (0..q)
-            .map(|u| a[u] * (0..q).map(|v| cu[u * q + v] * a[v]).sum::<f64>())
-            .sum();
+        // aᵀC in double-double: C's entries are large and of both signs.
+        let ac: Vec<f64> = (0..q)
+            .map(|v| {
+                (0..q)
+                    .fold(Dd::ZERO, |acc, u| acc + Dd::mul_f64(a[u], cu[u * q + v]))
+                    .to_f64()
+            })
+            .collect();
+        let h: f64 = (0..q).map(|u| a[u] * ac[u]).sum();
         for (t, m) in meat.iter_mut().enumerate() {
             let fit = &solution.fit;
             let pred = x
@@ -333,11 +357,17 @@ pub fn robust_covariance<T: Element>(
                     m[u * q + v] += omega * a[u] * a[v];
                 }
             }
+            let root = omega.sqrt();
+            for j in 0..m_slopes {
+                l[t][(i, j)] = root * ac[c + j];
+            }
         }
     }
     Ok(meat
         .into_iter()
-        .map(|mut m| {
+        .zip(l)
+        .enumerate()
+        .map(|(t, (mut m, l))| {
             for u in 0..q {
                 for v in 0..u {
                     m[v * q + u] = m[u * q + v];
@@ -347,16 +377,38 @@ pub fn robust_covariance<T: Element>(
             let cm: Vec<f64> = (0..q * q)
                 .map(|uv| {
                     let (u, v) = (uv / q, uv % q);
-                    (0..q).map(|l| cu[u * q + l] * m[l * q + v]).sum()
+                    (0..q).map(|w| cu[u * q + w] * m[w * q + v]).sum()
                 })
                 .collect();
-            (0..q)
+            let covariance = (0..q)
                 .map(|u| {
                     (0..q)
-                        .map(|v| (0..q).map(|l| cm[u * q + l] * cu[l * q + v]).sum())
+                        .map(|v| (0..q).map(|w| cm[u * q + w] * cu[w * q + v]).sum())
                         .collect()
                 })
-                .collect()
+                .collect();
+            Robust {
+                kind,
+                covariance,
+                wald: wald(&l, &solution.fit.weight[t]),
+            }
         })
         .collect())
+}
+
+/// `βᵀ(LᵀL)⁻¹β = ‖R⁻ᵀβ‖²` with `L = QR`: the square root of `V_s`'s condition number only.
+fn wald(l: &faer::Mat<f64>, beta: &[f64]) -> f64 {
+    let m = beta.len();
+    if m == 0 || l.nrows() < m {
+        return f64::NAN;
+    }
+    let qr = l.qr();
+    let r = qr.R();
+    // Forward substitution: Rᵀz = β.
+    let mut z = vec![0.0; m];
+    for i in 0..m {
+        let s: f64 = (0..i).map(|j| r[(j, i)] * z[j]).sum();
+        z[i] = (beta[i] - s) / r[(i, i)];
+    }
+    z.iter().map(|v| v * v).sum()
 }

@@ -54,7 +54,7 @@ mod robust;
 use faer::prelude::*;
 use faer::Mat;
 
-pub use inference::{CovarianceKind, Inference};
+pub use inference::{CovarianceKind, Inference, Robust};
 pub use moments::Moments;
 pub use robust::{huber, least_absolute_deviations, Irls};
 

@@ -82,9 +82,19 @@ pub(crate) fn solve<T: Element>(pb: &QrProblem<'_, T>) -> Option<Solution> {
     }
     // Qᵀy: rows ..q meet R, rows q.. are what no coefficient reaches.
     let z: Vec<Vec<Dd>> = cols[q..].iter().map(|c| c[..q].to_vec()).collect();
+    // A residual sum below (10⁻³⁰)² of the target's own sum of squares is an exact fit to
+    // working precision (Wampler1): call it 0, as exact arithmetic would.
     let rss: Vec<f64> = cols[q..]
         .iter()
-        .map(|c| c[q..].iter().fold(Dd::ZERO, |s, &v| s + v * v).to_f64())
+        .map(|c| {
+            let rss = c[q..].iter().fold(Dd::ZERO, |s, &v| s + v * v).to_f64();
+            let all = c.iter().fold(Dd::ZERO, |s, &v| s + v * v).to_f64();
+            if rss <= 1e-60 * all {
+                0.0
+            } else {
+                rss
+            }
+        })
         .collect();
     let beta: Vec<Vec<Dd>> = if pb.l2 > 0.0 {
         ridge(&r, &z, pb.l2 * sw_total(pb), o)
