@@ -36,9 +36,23 @@ fn load<B: Backend>(
         } else {
             Vec::new()
         },
-        features: Some(meta.features.clone()),
+        // A polynomial model reads its one column and makes the powers itself.
+        features: Some(match &meta.polynomial {
+            Some(p) => vec![p.column.clone()],
+            None => meta.features.clone(),
+        }),
     };
     let mut t = read_table(&table.data, &columns, &csv_options(table)?)?;
+    if let Some(p) = &meta.polynomial {
+        let column: Vec<f64> = t.data.x.values().iter().map(|&v| f64::from(v)).collect();
+        let powers = linreg_solve::polynomial_features(&column, p.degree);
+        t.data.x = Matrix::new(
+            t.data.x.rows(),
+            p.degree,
+            powers.into_iter().map(|v| v as f32).collect(),
+        )?;
+        t.features = meta.features.clone();
+    }
     if let Some(s) = meta.standardizer() {
         s.apply(&mut t.data.x);
     }

@@ -51,6 +51,22 @@ pub struct ModelMeta {
     /// Feature standardization fitted on the training rows; `null` when features are used raw.
     #[serde(default)]
     pub standardization: Option<StandardizationJson>,
+    /// Polynomial regression: the table column the inputs `x, x², …` are made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polynomial: Option<PolynomialJson>,
+    /// The exact least-squares coefficients on the original columns, in f64 with every digit
+    /// (shortest round trip); the record holds them at the model's precision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<ParamsJson>,
+}
+
+/// A polynomial basis in `model.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolynomialJson {
+    /// The table column `x`.
+    pub column: String,
+    /// The highest power.
+    pub degree: usize,
 }
 
 /// Standardization statistics in `model.json`.
@@ -83,6 +99,10 @@ pub struct ModelInfo {
     pub loss: String,
     /// Standardization applied to the features, if any.
     pub standardizer: Option<Standardizer>,
+    /// The polynomial basis, if any.
+    pub polynomial: Option<PolynomialJson>,
+    /// Exact f64 coefficients on the original columns, if solved exactly.
+    pub exact: Option<ParamsJson>,
 }
 
 /// Parameters in PyTorch's orientation, as `summary.json` shows them.
@@ -245,6 +265,10 @@ pub struct Summary {
     /// too large to solve without `--compare-exact`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exact: Option<ExactReport>,
+    /// The inference table of an exact least-squares fit: one block (an object) for one
+    /// target, a list of blocks (each naming its `target`) for several.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inference: Option<crate::exact::InferenceJson>,
     /// Training time in seconds.
     pub seconds: f64,
     /// The other files.
@@ -320,6 +344,8 @@ pub fn save_model<B: Backend>(
             mean: s.mean.clone(),
             scale: s.scale.clone(),
         }),
+        polynomial: info.polynomial.clone(),
+        exact: info.exact.clone(),
     };
     let (model_path, meta_path) = (dir.join(MODEL_FILE), dir.join(MODEL_META_FILE));
     // Both files or neither: a record never sits beside another model's description.
@@ -439,6 +465,8 @@ mod tests {
                 mean: vec![1.0, 2.0],
                 scale: vec![2.0, 3.0],
             }),
+            polynomial: None,
+            exact: None,
         }
     }
 

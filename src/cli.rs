@@ -132,6 +132,19 @@ impl SolverArg {
     }
 }
 
+/// Heteroskedasticity-consistent standard errors, as the CLI names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RobustArg {
+    /// White's estimator.
+    Hc0,
+    /// HC0 × n/(n − p) (Stata's `robust`).
+    Hc1,
+    /// Squared residuals over 1 − leverage.
+    Hc2,
+    /// Squared residuals over (1 − leverage)² (the jackknife approximation).
+    Hc3,
+}
+
 /// The loss, as the CLI names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LossArg {
@@ -292,6 +305,25 @@ pub struct TrainArgs {
     /// (tables up to 1,000,000 cells are always compared).
     #[arg(long)]
     pub compare_exact: bool,
+
+    /// Fit without intercept (the model has no bias; R² is then about zero, as in R and
+    /// statsmodels). Implies --no-standardize.
+    #[arg(long)]
+    pub no_intercept: bool,
+
+    /// Polynomial regression on the one feature column: the model's inputs are x, x², …,
+    /// x^DEG (kept in double-double by the exact solver).
+    #[arg(long, value_name = "DEG")]
+    pub polynomial: Option<usize>,
+
+    /// Weighted least squares with `--solver exact`: positive row weights from this column.
+    #[arg(long, value_name = "COL")]
+    pub weights: Option<String>,
+
+    /// Heteroskedasticity-consistent standard errors in the inference table (`--solver exact
+    /// --loss mse`): hc0 (White), hc1 (× n/(n−p)), hc2 (÷ 1−h), hc3 (÷ (1−h)²).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub robust: Option<RobustArg>,
 
     /// Print nothing but errors.
     #[arg(long)]

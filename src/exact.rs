@@ -3,12 +3,19 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use burn::prelude::Backend;
 use linreg_data::{Dataset, Split};
 use linreg_model::LinearParams;
 use linreg_model::LrModel;
-use linreg_solve::{huber, least_absolute_deviations, least_squares, Fit, Irls, View};
+use linreg_solve::inference::robust_covariance;
+use linreg_solve::{
+    huber, least_absolute_deviations, least_squares, Conditioning, CovarianceKind, Fit, Inference,
+    Irls, LeastSquares, Method, View,
+};
+
+use crate::cli::{RobustArg, TrainArgs};
+use crate::train::Prepared;
 use linreg_train::{evaluate, LossKind};
 use serde::Serialize;
 
@@ -24,12 +31,15 @@ pub fn small_enough(split: &Split) -> bool {
 
 /// An exact solution and what it took.
 pub struct Exact {
-    /// The coefficients.
+    /// The coefficients, in the model's units (standardized features when the run
+    /// standardized them).
     pub fit: Fit,
     /// Which method, in words.
     pub method: &'static str,
     /// Wall time of the solve.
     pub seconds: f64,
+    /// Whether the model has an intercept.
+    pub bias: bool,
 }
 
 fn view(m: &linreg_data::Matrix) -> Result<View<'_>> {
@@ -82,18 +92,24 @@ pub fn solve(split: &Split, loss: LossKind, l2: f64, features: &[String]) -> Res
         fit,
         method,
         seconds,
+        bias: true,
     })
 }
 
-/// The exact coefficients as model parameters (f32).
-pub fn params(fit: &Fit) -> LinearParams {
+/// The exact coefficients as model parameters (f32; no bias for a model without intercept).
+pub fn params(exact: &Exact) -> LinearParams {
+    let fit = &exact.fit;
     LinearParams {
         weight: fit
             .weight
             .iter()
             .map(|r| r.iter().map(|&v| v as f32).collect())
             .collect(),
-        bias: fit.bias.iter().map(|&v| v as f32).collect(),
+        bias: if exact.bias {
+            fit.bias.iter().map(|&v| v as f32).collect()
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -146,7 +162,7 @@ impl ExactReport {
         exact: &Exact,
         device: &B::Device,
     ) -> Result<Self> {
-        let optimum = gd.clone().with_params(&params(&exact.fit))?;
+        let optimum = gd.clone().with_params(&params(exact))?;
         let on = |m: &LrModel<B>, d: &Dataset| evaluate(m, d, loss, device);
         let (train_loss, test_loss) = (on(&optimum, &split.train), on(&optimum, &split.test));
         let (gd_train, gd_test) = (on(gd, &split.train), on(gd, &split.test));
@@ -246,8 +262,9 @@ pub fn trained_from_exact<B: burn::tensor::backend::AutodiffBackend>(
     let model = linreg_model::LrModelConfig::new()
         .with_d_input(split.train.x.cols())
         .with_d_output(split.train.y.cols())
+        .with_bias(exact.bias)
         .init::<B::InnerBackend>(device)
-        .with_params(&params(&exact.fit))?;
+        .with_params(&params(exact))?;
     let score =
         |data: &Dataset| Metrics::compute(predict(&model, &data.x, device).values(), &data.y);
     Ok(linreg_train::Trained {
@@ -261,4 +278,244 @@ pub fn trained_from_exact<B: burn::tensor::backend::AutodiffBackend>(
         seconds: exact.seconds,
         model,
     })
+}
+
+/// `summary.json`'s `inference`: the table for one target, or one per target.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum InferenceJson {
+    /// One target.
+    One(Box<Inference>),
+    /// Several targets, in column order.
+    Many(Vec<Inference>),
+}
+
+/// Exact least squares on the f64 rows, with its statistics.
+pub struct Statistical {
+    /// The solution in the model's units, for the model record.
+    pub exact: Exact,
+    /// The coefficients on the original columns, f64 (what `original_units` and `model.json`'s
+    /// `exact` hold).
+    pub original: (Vec<Vec<f64>>, Vec<f64>),
+    /// One table per target; empty for ridge and singular designs.
+    pub tables: Vec<Inference>,
+    /// The design's condition numbers.
+    pub conditioning: Conditioning,
+}
+
+/// `--solver exact --loss mse`: (weighted) least squares on the training rows as read, in
+/// f64, by [`LeastSquares`] (double-double QR for small or ill-conditioned tables), then the
+/// inference table. The coefficients are converted to the model's (standardized) units only
+/// for the record.
+pub fn least_squares_statistical(data: &Prepared, args: &TrainArgs) -> Result<Statistical> {
+    let raw = data
+        .raw
+        .as_ref()
+        .context("internal: exact least squares needs the f64 rows")?;
+    let (x, y) = (
+        View::new(raw.x.rows(), raw.x.cols(), raw.x.values())?,
+        View::new(raw.y.rows(), raw.y.cols(), raw.y.values())?,
+    );
+    let start = Instant::now();
+    let ls = LeastSquares {
+        intercept: !args.no_intercept,
+        l2: args.l2,
+        weights: raw.weights.as_deref(),
+        method: Method::Auto,
+        polynomial: data.polynomial.as_ref().map(|p| p.degree),
+    };
+    let solution = ls.fit(x, y)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let features = &data.features;
+    warn_rank(&solution.fit, features);
+    let kind = args.robust.map(|r| match r {
+        RobustArg::Hc0 => CovarianceKind::Hc0,
+        RobustArg::Hc1 => CovarianceKind::Hc1,
+        RobustArg::Hc2 => CovarianceKind::Hc2,
+        RobustArg::Hc3 => CovarianceKind::Hc3,
+    });
+    let robust = match kind {
+        Some(kind) if solution.stats.is_some() => {
+            // The sandwich needs the design rows themselves (powers included).
+            let expanded;
+            let design = match &data.polynomial {
+                Some(p) => {
+                    let col: Vec<f64> = raw.x.values().to_vec();
+                    expanded = linreg_solve::polynomial_features(&col, p.degree);
+                    View::new(raw.x.rows(), p.degree, &expanded)?
+                }
+                None => x,
+            };
+            Some(robust_covariance(
+                design,
+                y,
+                raw.weights.as_deref(),
+                &solution,
+                kind,
+            )?)
+        }
+        _ => None,
+    };
+    let tables: Vec<Inference> = data
+        .targets
+        .iter()
+        .enumerate()
+        .filter_map(|(t, name)| {
+            Inference::new(&solution, t, features, name, robust.as_ref().map(|r| &r[t]))
+        })
+        .collect();
+    let original = (solution.fit.weight.clone(), solution.fit.bias.clone());
+    // The model sees standardized features: w' = w·scale, b' = b + Σ w·mean.
+    let mut fit = solution.fit.clone();
+    if let Some(s) = &data.standardizer {
+        for (row, b) in fit.weight.iter_mut().zip(fit.bias.iter_mut()) {
+            for ((w, m), sc) in row.iter_mut().zip(&s.mean).zip(&s.scale) {
+                *b += *w * m;
+                *w *= sc;
+            }
+        }
+    }
+    let method = match (solution.method, args.l2 > 0.0) {
+        (Method::Qr, false) => "least squares (Householder QR in double-double arithmetic)",
+        (Method::Qr, true) => "ridge (Householder QR in double-double arithmetic)",
+        (_, false) => "least squares (one-pass moments, Cholesky)",
+        (_, true) => "ridge (one-pass moments, Cholesky)",
+    };
+    Ok(Statistical {
+        exact: Exact {
+            fit,
+            method,
+            seconds,
+            bias: !args.no_intercept,
+        },
+        original,
+        tables,
+        conditioning: solution.conditioning,
+    })
+}
+
+fn warn_rank(fit: &Fit, features: &[String]) {
+    if let Some(rd) = &fit.rank_deficiency {
+        let names = |cols: &[usize]| {
+            cols.iter()
+                .map(|&j| format!("'{}'", features[j]))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !rd.constant.is_empty() {
+            eprintln!(
+                "warning: column(s) {} are constant in the training rows; their exact coefficient is set to 0 \
+                 and no inference table is given",
+                names(&rd.constant)
+            );
+        }
+        for group in &rd.collinear {
+            eprintln!(
+                "warning: columns {} are collinear to working precision (the data, as f64, do not determine \
+                 their coefficients); the exact solution is the minimum-norm one (in standardized units) and no \
+                 inference table is given; drop one of them for unique coefficients",
+                names(group)
+            );
+        }
+    }
+}
+
+/// The near-collinearity warning: the condition number and the columns of the weakest
+/// direction.
+pub fn conditioning_warning(c: &Conditioning, features: &[String]) -> Option<String> {
+    if !c.is_ill_conditioned() {
+        return None;
+    }
+    let mut cols: Vec<String> = c
+        .weakest
+        .iter()
+        .map(|&j| format!("'{}'", features[j]))
+        .collect();
+    if c.weakest_intercept {
+        cols.insert(0, "the intercept".into());
+    }
+    Some(format!(
+        "warning: the columns are nearly collinear: condition number {:.3e} with unit-length columns \
+         ({:.3e} as given), so rounding in the data alone can move the coefficients' {}th significant \
+         digit; the columns most involved: {}. The fit is still solved to full precision \
+         (double-double QR); standardizing or centring the columns, or orthogonal polynomials, \
+         make the coefficients less sensitive",
+        c.scaled,
+        c.raw,
+        (16.0 - c.scaled.log10()).floor().max(1.0),
+        cols.join(", ")
+    ))
+}
+
+/// Numbers as a statistician reads them: 10 significant digits, plain between 1e-4 and 1e10.
+fn num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    let a = v.abs();
+    if (1e-4..1e10).contains(&a) {
+        let decimals = (9 - a.log10().floor() as i32).max(0) as usize;
+        format!("{v:.decimals$}")
+    } else {
+        format!("{v:.9e}")
+    }
+}
+
+/// The table as lines for a person (like R's `summary(lm)`).
+pub fn inference_lines(t: &Inference) -> Vec<String> {
+    let width = t
+        .coefficients
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(9)
+        .max(9);
+    let mut out = vec![format!(
+        "   Inference for '{}' ({} rows; standard errors: {}):",
+        t.target,
+        t.rows,
+        t.covariance_type.name()
+    )];
+    out.push(format!(
+        "   {:width$} {:>18} {:>18} {:>12} {:>12} {:>18} {:>18}",
+        "", "estimate", "std error", "t", "P>|t|", "[0.025", "0.975]"
+    ));
+    for c in &t.coefficients {
+        out.push(format!(
+            "   {:width$} {:>18} {:>18} {:>12.4} {:>12} {:>18} {:>18}",
+            c.name,
+            num(c.estimate),
+            num(c.std_error),
+            c.t,
+            if c.p_value < 1e-8 {
+                format!("{:.2e}", c.p_value)
+            } else {
+                format!("{:.8}", c.p_value)
+            },
+            num(c.ci_low),
+            num(c.ci_high)
+        ));
+    }
+    out.push(format!(
+        "   Residual standard error {} on {} degrees of freedom",
+        num(t.residual_std_error),
+        t.df_resid
+    ));
+    out.push(format!(
+        "   R² {}, adjusted R² {}; F({}, {}) = {}, p = {:.3e}",
+        num(t.r2),
+        num(t.adj_r2),
+        t.df_model,
+        t.df_resid,
+        num(t.f_statistic),
+        t.f_p_value
+    ));
+    out.push(format!(
+        "   Log-likelihood {}, AIC {}, BIC {}; condition number {:.3e}",
+        num(t.log_likelihood),
+        num(t.aic),
+        num(t.bic),
+        t.condition_number
+    ));
+    out
 }

@@ -5,16 +5,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::rng::SplitMix64;
-use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, Table};
+use linreg_data::{read_table_as, Columns, CsvOptions, Matrix, Real, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
 use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
 
 use crate::artifacts::{
-    self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary,
+    self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, PolynomialJson, Rows, Summary,
 };
 use crate::backend::Placement;
 use crate::cli::{LossArg, OptimizerArg, ScheduleArg, SolverArg, TrainArgs};
-use crate::exact::{self, ExactReport};
+use crate::exact::{self, Exact, ExactReport};
 use crate::report::{metrics_table, Console};
 use crate::tables::csv_options;
 
@@ -67,27 +67,59 @@ pub fn initial_params(inputs: usize, outputs: usize, seed: u64) -> LinearParams 
 
 /// The training and test rows the arguments ask for, standardized when asked.
 pub struct Prepared {
-    /// The rows, features standardized if `standardizer` is set.
+    /// The rows, features standardized if `standardizer` is set (polynomial powers included).
     pub split: Split,
-    /// Feature names.
+    /// Feature names (the model's inputs: `x`, `x^2`, … for a polynomial).
     pub features: Vec<String>,
     /// Target names.
     pub targets: Vec<String>,
     /// The statistics applied, if any.
     pub standardizer: Option<Standardizer>,
+    /// For exact least squares: the training rows in f64 as the table has them (before any
+    /// standardization; one column for a polynomial), with their weights.
+    pub raw: Option<Raw>,
+    /// The polynomial basis, if any.
+    pub polynomial: Option<PolynomialJson>,
 }
 
-/// Reads, splits and standardizes the data; every data error surfaces here, before training.
-pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
+/// Training rows in f64, for the exact least-squares solver.
+pub struct Raw {
+    /// Features as read (the one column `x` for a polynomial).
+    pub x: Matrix<f64>,
+    /// Targets.
+    pub y: Matrix<f64>,
+    /// `--weights`, one per row.
+    pub weights: Option<Vec<f64>>,
+}
+
+/// A table read and split, weights separated from the targets.
+struct Loaded<T: Real> {
+    split: Split<T>,
+    features: Vec<String>,
+    targets: Vec<String>,
+    weights: Option<Vec<f64>>,
+}
+
+fn load<T: Real>(args: &TrainArgs, options: &CsvOptions) -> Result<Loaded<T>> {
+    // The weight column rides along as one more target, so it is never taken as a feature.
+    let mut wanted = args.target.clone();
+    if let Some(w) = &args.weights {
+        if args.target.contains(w) || args.features.as_ref().is_some_and(|f| f.contains(w)) {
+            bail!(
+                "--weights {w} is also a target or a feature; weights need a column of their own"
+            );
+        }
+        wanted.push(w.clone());
+    }
     let columns = Columns {
-        targets: args.target.clone(),
+        targets: wanted,
         features: args.features.clone(),
     };
-    let table = read_table(&args.table.data, &columns, options)?;
+    let table = read_table_as::<T>(&args.table.data, &columns, options)?;
     let Table {
         data,
         features,
-        targets,
+        mut targets,
     } = table;
     let mut split = match &args.test {
         Some(test_path) => {
@@ -96,7 +128,7 @@ pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
                 targets: targets.clone(),
                 features: Some(features.clone()),
             };
-            let test = read_table(test_path, &test_columns, options)?;
+            let test = read_table_as::<T>(test_path, &test_columns, options)?;
             Split {
                 train: data,
                 test: test.data,
@@ -107,7 +139,111 @@ pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
         None => Split::ordered(data, args.train_fraction)
             .with_context(|| format!("cannot split {}", args.table.data.display()))?,
     };
-    let standardizer = if args.no_standardize {
+    let weights = match &args.weights {
+        None => None,
+        Some(name) => {
+            targets.pop();
+            let train = take_last_column(&mut split.train.y);
+            take_last_column(&mut split.test.y);
+            if let Some(i) = train.iter().position(|w| !(*w > 0.0)) {
+                bail!(
+                    "--weights {name}: row {} of the training rows has weight {}; weights must be \
+                     positive (drop rows whose weight is 0)",
+                    i + 1,
+                    train[i]
+                );
+            }
+            Some(train)
+        }
+    };
+    Ok(Loaded {
+        split,
+        features,
+        targets,
+        weights,
+    })
+}
+
+/// Removes a matrix's last column, returning it in f64.
+fn take_last_column<T: Real>(m: &mut Matrix<T>) -> Vec<f64> {
+    let (rows, cols) = (m.rows(), m.cols());
+    let last = m
+        .column_values(cols - 1)
+        .into_iter()
+        .map(Real::to_f64)
+        .collect();
+    let kept: Vec<T> = m
+        .values()
+        .chunks_exact(cols)
+        .flat_map(|r| r[..cols - 1].iter().copied())
+        .collect();
+    *m = Matrix::new(rows, cols - 1, kept).expect("same rows, one column fewer");
+    last
+}
+
+/// `[x, x², …, x^degree]` of a one-column matrix, each power rounded once.
+fn expand<T: Real>(m: &Matrix<T>, degree: usize) -> Matrix<T> {
+    let column: Vec<f64> = m.values().iter().map(|v| v.to_f64()).collect();
+    let powers = linreg_solve::polynomial_features(&column, degree);
+    Matrix::new(
+        m.rows(),
+        degree,
+        powers.into_iter().map(T::from_f64).collect(),
+    )
+    .expect("rows × degree values")
+}
+
+/// Reads, splits and standardizes the data; every data error surfaces here, before training.
+pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
+    if args.weights.is_some() && !(args.solver == SolverArg::Exact && args.loss == LossArg::Mse) {
+        bail!("--weights applies to --solver exact --loss mse (weighted least squares)");
+    }
+    let exact_ls = args.solver == SolverArg::Exact && args.loss == LossArg::Mse;
+    // Exact least squares reads the table in f64; the model and its metrics get the same
+    // rows rounded to f32.
+    let (mut split, mut features, targets, raw) = if exact_ls {
+        let l = load::<f64>(args, options)?;
+        let raw = Raw {
+            x: l.split.train.x.clone(),
+            y: l.split.train.y.clone(),
+            weights: l.weights,
+        };
+        let split = Split {
+            train: l.split.train.cast(),
+            test: l.split.test.cast(),
+        };
+        (split, l.features, l.targets, Some(raw))
+    } else {
+        let l = load::<f32>(args, options)?;
+        (l.split, l.features, l.targets, None)
+    };
+    let polynomial = match args.polynomial {
+        None => None,
+        Some(degree) => {
+            if features.len() != 1 || degree == 0 {
+                bail!(
+                    "--polynomial {degree} needs exactly one feature column (got {}: {}) and a degree ≥ 1; \
+                     choose it with --features",
+                    features.len(),
+                    features.join(", ")
+                );
+            }
+            let column = features[0].clone();
+            split.train.x = expand(&split.train.x, degree);
+            split.test.x = expand(&split.test.x, degree);
+            features = (1..=degree)
+                .map(|k| {
+                    if k == 1 {
+                        column.clone()
+                    } else {
+                        format!("{column}^{k}")
+                    }
+                })
+                .collect();
+            Some(PolynomialJson { column, degree })
+        }
+    };
+    let standardizer = if args.no_standardize || args.no_intercept {
         None
     } else {
         let s = Standardizer::fit(&split.train.x, &features)?;
@@ -120,6 +256,8 @@ pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
         features,
         targets,
         standardizer,
+        raw,
+        polynomial,
     })
 }
 
@@ -139,6 +277,15 @@ pub fn run<B: AutodiffBackend>(
     }
     if args.l2 > 0.0 && (args.solver != SolverArg::Exact || args.loss != LossArg::Mse) {
         bail!("--l2 applies to --solver exact with --loss mse; for gradient descent use --weight-decay");
+    }
+    if args.robust.is_some() && (args.solver != SolverArg::Exact || args.loss != LossArg::Mse) {
+        bail!("--robust applies to the inference table of --solver exact --loss mse");
+    }
+    if args.robust.is_some() && args.l2 > 0.0 {
+        bail!("--robust needs ordinary least squares: ridge (--l2) has no inference table");
+    }
+    if args.no_intercept && args.standardize {
+        bail!("--no-intercept cannot standardize (centring the features adds an intercept back); drop --standardize");
     }
     let options = csv_options(&args.table)?;
     let data = prepare(args, &options)?;
@@ -161,12 +308,21 @@ pub fn run<B: AutodiffBackend>(
         console
             .line("   features standardized with the training rows' mean and standard deviation");
     }
+    if args.no_intercept {
+        console.line("   no intercept: the model has no bias, features used as they are");
+    }
 
+    let mut start = initial_params(features.len(), targets.len(), args.seed);
+    if args.no_intercept {
+        start.bias.clear();
+    }
     let model = LrModelConfig::new()
         .with_d_input(features.len())
         .with_d_output(targets.len())
+        .with_bias(!args.no_intercept)
         .init::<B>(device)
-        .with_params(&initial_params(features.len(), targets.len(), args.seed))?;
+        .with_params(&start)?;
+    let mut statistical = None;
     let initial = ParamsJson::from(model.params());
     let (trained, exact_report) = match args.solver {
         SolverArg::Gd => {
@@ -191,7 +347,19 @@ pub fn run<B: AutodiffBackend>(
             (trained, report)
         }
         SolverArg::Exact => {
-            let solved = exact::solve(split, config.loss, args.l2, features)?;
+            let solved = if config.loss == LossKind::Mse {
+                let st = exact::least_squares_statistical(&data, args)?;
+                let solved = Exact {
+                    fit: st.exact.fit.clone(),
+                    method: st.exact.method,
+                    seconds: st.exact.seconds,
+                    bias: st.exact.bias,
+                };
+                statistical = Some(st);
+                solved
+            } else {
+                exact::solve(split, config.loss, args.l2, features)?
+            };
             let trained = exact::trained_from_exact::<B>(&solved, split, config.loss, device)?;
             console.line(&format!(
                 "   Solved exactly: {}, {} iteration(s), {:.1} ms.",
@@ -216,6 +384,24 @@ pub fn run<B: AutodiffBackend>(
             console.line(&line);
         }
     }
+    if let Some(st) = &statistical {
+        for table in &st.tables {
+            for line in exact::inference_lines(table) {
+                console.line(&line);
+            }
+        }
+        if let Some(warning) = exact::conditioning_warning(&st.conditioning, features) {
+            eprintln!("{warning}");
+        }
+    }
+    let exact_original = statistical.as_ref().map(|st| ParamsJson {
+        weight: st.original.0.clone(),
+        bias: if args.no_intercept {
+            Vec::new()
+        } else {
+            st.original.1.clone()
+        },
+    });
 
     // Nothing is written until training succeeded: a failed run keeps the last good model.
     artifacts::prepare_out_dir(&args.out)?;
@@ -225,6 +411,8 @@ pub fn run<B: AutodiffBackend>(
         targets: targets.clone(),
         loss: config.loss.name().into(),
         standardizer: data.standardizer.clone(),
+        polynomial: data.polynomial.clone(),
+        exact: exact_original.clone(),
     };
     let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
     let final_params = ParamsJson::from(trained.model.params());
@@ -253,7 +441,10 @@ pub fn run<B: AutodiffBackend>(
         batch_size: config.batch_size,
         solver: args.solver.name().into(),
         initial,
-        original_units: final_params.in_original_units(data.standardizer.as_ref()),
+        // The exact f64 coefficients when solved exactly; else the model's, converted.
+        original_units: exact_original
+            .clone()
+            .unwrap_or_else(|| final_params.in_original_units(data.standardizer.as_ref())),
         final_params,
         history: trained.history.clone(),
         train_loss: trained.train_loss,
@@ -263,6 +454,14 @@ pub fn run<B: AutodiffBackend>(
             test: MetricsJson::new(&trained.test_metrics, targets),
         },
         exact: exact_report,
+        inference: statistical.map(|st| {
+            let mut tables = st.tables;
+            match tables.len() {
+                0 => None,
+                1 => Some(exact::InferenceJson::One(Box::new(tables.remove(0)))),
+                _ => Some(exact::InferenceJson::Many(tables)),
+            }
+        }).flatten(),
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),

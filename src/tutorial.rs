@@ -131,6 +131,8 @@ pub fn run<B: AutodiffBackend>(
         targets: names("y"),
         loss: config.loss.name().into(),
         standardizer: None,
+        polynomial: None,
+        exact: None,
     };
     let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
     let (loaded, _) = artifacts::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
@@ -178,6 +180,7 @@ pub fn run<B: AutodiffBackend>(
             test: MetricsJson::new(&trained.test_metrics, &info.targets),
         },
         exact: report,
+        inference: None,
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),
