@@ -65,7 +65,10 @@ fn main() {
         rows as f64 / 1e6 / loads[1]
     );
     let table = table.expect("table");
-    exact(&table.data.x, &table.data.y);
+    exact("f32", &table.data.x, &table.data.y);
+    let wide = table.data.cast::<f64>();
+    exact("f64", &wide.x, &wide.y);
+    drop(wide);
     let mut split = Split::ordered(table.data, 0.8).expect("split");
     let st = Standardizer::fit(&split.train.x, &table.features).expect("std");
     st.apply(&mut split.train.x);
@@ -77,7 +80,11 @@ fn main() {
 }
 
 /// Exact least squares on all rows: the normal-equations solve, checked against QR.
-fn exact(x: &linreg_data::Matrix, y: &linreg_data::Matrix) {
+fn exact<T: linreg_data::Real + linreg_solve::Element>(
+    label: &str,
+    x: &linreg_data::Matrix<T>,
+    y: &linreg_data::Matrix<T>,
+) {
     let xv = View::new(x.rows(), x.cols(), x.values()).expect("x");
     let yv = View::new(y.rows(), y.cols(), y.values()).expect("y");
     let mut times = Vec::new();
@@ -99,8 +106,8 @@ fn exact(x: &linreg_data::Matrix, y: &linreg_data::Matrix) {
         .map(|(a, b)| ((a - b) / b.abs().max(1e-12)).abs())
         .fold(0.0_f64, f64::max);
     println!(
-        "exact OLS (normal equations + Cholesky): median {:.4} s (min {:.4} s); QR: {qr_s:.3} s; \
-         largest relative difference {worst:.1e}",
+        "exact OLS, {label} input (least_squares: moments + Cholesky): median {:.4} s (min {:.4} s); \
+         f64 QR: {qr_s:.3} s; largest relative difference {worst:.1e}",
         times[2], times[0]
     );
 }

@@ -347,7 +347,10 @@ pub fn run<B: AutodiffBackend>(
             (trained, report)
         }
         SolverArg::Exact => {
-            let solved = if config.loss == LossKind::Mse {
+            // Ridge on standardized features penalizes the standardized coefficients: that
+            // problem is the f32 standardized one, solved as before.
+            let ridge_standardized = args.l2 > 0.0 && data.standardizer.is_some();
+            let solved = if config.loss == LossKind::Mse && !ridge_standardized {
                 let st = exact::least_squares_statistical(&data, args)?;
                 let solved = Exact {
                     fit: st.exact.fit.clone(),

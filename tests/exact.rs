@@ -8,21 +8,21 @@ use std::path::Path;
 use common::{f, fixture, json, linreg_cpu as linreg, run_ok, temp_dir, text};
 use serde_json::Value;
 
-/// `python3 tools/ols_reference.py --f32 tests/fixtures/diabetes.csv progression`
-/// (NumPy 2.4.6 `lstsq` in f64 on the table rounded to f32, as linreg reads it).
+/// `python3 tools/ols_reference.py tests/fixtures/diabetes.csv progression`
+/// (NumPy 2.4.6 `lstsq` in f64 on the table in f64, as `--solver exact --loss mse` reads it).
 const OLS_WEIGHT: [f64; 10] = [
-    -0.03636126791785534,
-    -22.85964820131773,
-    5.602962148807018,
-    1.1168079469942538,
-    -1.0899959497993028,
-    0.746450069960352,
-    0.3720042310727053,
-    6.533831002514809,
-    68.48311503785193,
-    0.28011705697232625,
+    -0.036361224223630265,
+    -22.85964809049842,
+    5.602962091923681,
+    1.1168079933181856,
+    -1.0899963340632295,
+    0.7464504555142166,
+    0.3720047150891398,
+    6.533831935990305,
+    68.48312496478817,
+    0.28011698932150486,
 ];
-const OLS_BIAS: f64 = -334.567_093_048_867_5;
+const OLS_BIAS: f64 = -334.567_138_518_786_46;
 
 /// `python3 tools/ols_reference.py --f32 --lad tests/fixtures/diabetes.csv progression`
 /// (SciPy 1.17.1 `linprog`, HiGHS: "Optimal").
@@ -67,7 +67,7 @@ fn exact_fit(dir: &Path, loss: &str) -> Value {
 }
 
 #[test]
-fn exact_least_squares_matches_numpy_to_1e_6() {
+fn exact_least_squares_matches_numpy_to_1e_10() {
     let dir = temp_dir("exact-ols");
     let s = exact_fit(&dir, "mse");
     assert_eq!(s["solver"], "exact");
@@ -80,7 +80,7 @@ fn exact_least_squares_matches_numpy_to_1e_6() {
     for (j, want) in OLS_WEIGHT.iter().enumerate() {
         let got = f(&e["weight"][0][j]);
         assert!(
-            ((got - want) / want).abs() < 1e-6,
+            ((got - want) / want).abs() < 1e-10,
             "{}: {got} vs {want}",
             s["features"][j]
         );
@@ -88,7 +88,10 @@ fn exact_least_squares_matches_numpy_to_1e_6() {
         let saved = f(&s["final"]["weight"][0][j]);
         assert!(((saved - want) / want).abs() < 1e-6);
     }
-    assert!(((f(&e["bias"][0]) - OLS_BIAS) / OLS_BIAS).abs() < 1e-6);
+    assert!(((f(&e["bias"][0]) - OLS_BIAS) / OLS_BIAS).abs() < 1e-10);
+    // The inference table comes with it.
+    assert_eq!(s["inference"]["coefficients"][0]["name"], "intercept");
+    assert_eq!(s["inference"]["df_resid"], 431.0);
     assert_eq!(e["iterations"], 1);
     // `evaluate` treats the exact model like a trained one.
     let (stdout, _) = run_ok(
