@@ -377,10 +377,18 @@ impl LeastSquares<'_> {
         if let Some(w) = self.weights {
             moments::check_weights(w, x.rows())?;
         }
-        if x.values.iter().any(|v| !v.to_f64().is_finite())
-            || y.values.iter().any(|v| !v.to_f64().is_finite())
-        {
-            return Err(SolveError::NonFinite);
+        let finite = || {
+            if x.values.iter().any(|v| !v.to_f64().is_finite())
+                || y.values.iter().any(|v| !v.to_f64().is_finite())
+            {
+                Err(SolveError::NonFinite)
+            } else {
+                Ok(())
+            }
+        };
+        // The moments check their own sums; the QR path checks the cells first.
+        if self.method == Method::Qr || work_of(x.rows(), params, y.cols()) <= QR_WORK {
+            finite()?;
         }
         let qr_problem = qr::QrProblem {
             x,
@@ -390,7 +398,7 @@ impl LeastSquares<'_> {
             l2: self.l2,
             degree: self.polynomial,
         };
-        let work = x.rows().saturating_mul((params + y.cols()) * params);
+        let work = work_of(x.rows(), params, y.cols());
         let by_moments =
             || Moments::from_rows(design, y, self.weights)?.least_squares(self.intercept, self.l2);
         match self.method {
@@ -410,6 +418,10 @@ impl LeastSquares<'_> {
             }
         }
     }
+}
+
+fn work_of(rows: usize, params: usize, targets: usize) -> usize {
+    rows.saturating_mul((params + targets) * params)
 }
 
 /// Polynomial features of one column: `[x, x², …, x^degree]` per row, each power rounded

@@ -117,11 +117,6 @@ impl Moments {
         if let Some(w) = weights {
             check_weights(w, x.rows())?;
         }
-        if x.values.iter().any(|v| !v.to_f64().is_finite())
-            || y.values.iter().any(|v| !v.to_f64().is_finite())
-        {
-            return Err(SolveError::NonFinite);
-        }
         let n = x.rows();
         if n == 0 {
             return Ok(());
@@ -146,6 +141,16 @@ impl Moments {
             }
             part
         });
+        // A NaN or infinite cell (or an overflow) makes its part's sums non-finite: checked
+        // here rather than in a separate pass over the rows, before anything is merged.
+        let finite = |m: &Moments| {
+            m.weight_sum.is_finite()
+                && m.mean.iter().all(|v| v.is_finite())
+                && m.comoment.iter().all(|v| v.is_finite())
+        };
+        if !parts.iter().all(finite) {
+            return Err(SolveError::NonFinite);
+        }
         for part in &parts {
             self.merge_unchecked(part);
         }
