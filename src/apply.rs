@@ -4,7 +4,10 @@ use std::io::{ErrorKind, Write};
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
-use linreg_data::{read_table, table::write_with_columns, Columns, CsvError, Matrix, Table};
+use burn::tensor::Element;
+use linreg_data::{
+    read_table_as, table::write_with_columns, Columns, CsvError, Matrix, Real, Table,
+};
 use linreg_model::LrModel;
 use linreg_train::{predict, to_tensor, LossKind, Metrics};
 use serde::Serialize;
@@ -16,12 +19,12 @@ use crate::tables::csv_options;
 
 /// Loads the model and reads the table's feature columns (and targets, when `with_targets`),
 /// standardized as the model was trained.
-fn load<B: Backend>(
+fn load<B: Backend, T: Real + Element>(
     model_dir: &std::path::Path,
     table: &TableArgs,
     with_targets: bool,
     device: &B::Device,
-) -> Result<(LrModel<B>, ModelMeta, Table)> {
+) -> Result<(LrModel<B>, ModelMeta, Table<T>)> {
     let (model, meta) = artifacts::load_model::<B>(model_dir, device)?;
     if meta.features.is_empty() || meta.targets.is_empty() {
         bail!(
@@ -42,14 +45,14 @@ fn load<B: Backend>(
             None => meta.features.clone(),
         }),
     };
-    let mut t = read_table(&table.data, &columns, &csv_options(table)?)?;
+    let mut t = read_table_as::<T>(&table.data, &columns, &csv_options(table)?)?;
     if let Some(p) = &meta.polynomial {
-        let column: Vec<f64> = t.data.x.values().iter().map(|&v| f64::from(v)).collect();
+        let column: Vec<f64> = t.data.x.values().iter().map(|v| v.to_f64()).collect();
         let powers = linreg_solve::polynomial_features(&column, p.degree);
         t.data.x = Matrix::new(
             t.data.x.rows(),
             p.degree,
-            powers.into_iter().map(|v| v as f32).collect(),
+            powers.into_iter().map(T::from_f64).collect(),
         )?;
         t.features = meta.features.clone();
     }
@@ -68,9 +71,20 @@ struct Evaluation {
     metrics: MetricsJson,
 }
 
-/// Runs `linreg evaluate` on backend `B`.
+/// Runs `linreg evaluate` on backend `B`, reading the table in the model's precision.
 pub fn evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<()> {
-    let (model, meta, table) = load::<B>(&args.model, &args.table, true, device)?;
+    if artifacts::precision_of::<B>() == "f64" {
+        evaluate_as::<B, f64>(args, device)
+    } else {
+        evaluate_as::<B, f32>(args, device)
+    }
+}
+
+fn evaluate_as<B: Backend, T: Real + Element>(
+    args: &EvaluateArgs,
+    device: &B::Device,
+) -> Result<()> {
+    let (model, meta, table) = load::<B, T>(&args.model, &args.table, true, device)?;
     let pred = predict(&model, &table.data.x, device);
     let metrics = Metrics::compute(pred.values(), &table.data.y);
     let loss = loss_kind(&meta).map(|kind| {
@@ -112,9 +126,17 @@ fn loss_kind(meta: &ModelMeta) -> Option<LossKind> {
     }
 }
 
-/// Runs `linreg predict` on backend `B`.
+/// Runs `linreg predict` on backend `B`, reading the table in the model's precision.
 pub fn predict_cmd<B: Backend>(args: &PredictArgs, device: &B::Device) -> Result<()> {
-    let (model, meta, table) = load::<B>(&args.model, &args.table, false, device)?;
+    if artifacts::precision_of::<B>() == "f64" {
+        predict_as::<B, f64>(args, device)
+    } else {
+        predict_as::<B, f32>(args, device)
+    }
+}
+
+fn predict_as<B: Backend, T: Real + Element>(args: &PredictArgs, device: &B::Device) -> Result<()> {
+    let (model, meta, table) = load::<B, T>(&args.model, &args.table, false, device)?;
     let pred: Matrix = predict(&model, &table.data.x, device);
     let names: Vec<String> = meta.targets.iter().map(|t| format!("{t}_pred")).collect();
     let options = csv_options(&args.table)?;

@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
-use burn::record::{FullPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::record::{
+    DoublePrecisionSettings, FullPrecisionSettings, NamedMpkBytesRecorder, Recorder,
+};
 use linreg_data::Standardizer;
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
 use linreg_train::{LogEntry, Metrics, Scores};
@@ -26,7 +28,10 @@ pub const SUMMARY_FILE: &str = "summary.json";
 /// The version of `model.json` this build writes and reads.
 const MODEL_FORMAT_VERSION: u32 = 1;
 
+/// f32 models: Burn's "full" precision settings store f32.
 type ModelRecorder = NamedMpkBytesRecorder<FullPrecisionSettings>;
+/// f64 models (`--precision f64`): every digit of an f64 parameter.
+type WideRecorder = NamedMpkBytesRecorder<DoublePrecisionSettings>;
 
 /// `model.json`: how to rebuild the model before loading `model.mpk` into it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -51,6 +56,10 @@ pub struct ModelMeta {
     /// Feature standardization fitted on the training rows; `null` when features are used raw.
     #[serde(default)]
     pub standardization: Option<StandardizationJson>,
+    /// `f32` or `f64`: the float type the model was trained and saved in; `evaluate` and
+    /// `predict` run it in the same (absent: f32).
+    #[serde(default = "default_precision")]
+    pub precision: String,
     /// Polynomial regression: the table column the inputs `x, x², …` are made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub polynomial: Option<PolynomialJson>,
@@ -58,6 +67,10 @@ pub struct ModelMeta {
     /// (shortest round trip); the record holds them at the model's precision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<ParamsJson>,
+}
+
+fn default_precision() -> String {
+    "f32".into()
 }
 
 /// A polynomial basis in `model.json`.
@@ -105,6 +118,25 @@ pub struct ModelInfo {
     pub exact: Option<ParamsJson>,
 }
 
+/// The float type of a model's parameters and arithmetic.
+pub fn precision_of<B: Backend>() -> &'static str {
+    if std::mem::size_of::<B::FloatElem>() == 8 {
+        "f64"
+    } else {
+        "f32"
+    }
+}
+
+/// The precision a saved model was trained in (`f32` when `model.json` does not say, or
+/// cannot be read: loading it then gives the real error).
+pub fn saved_precision(dir: &Path) -> String {
+    fs::read_to_string(dir.join(MODEL_META_FILE))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["precision"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "f32".into())
+}
+
 /// Parameters in PyTorch's orientation, as `summary.json` shows them.
 ///
 /// Each f32 is written as the f64 of the same value (0.7645385265350342, not 0.7645385), the
@@ -123,6 +155,15 @@ impl From<LinearParams> for ParamsJson {
         Self {
             weight: p.weight.into_iter().map(wide).collect(),
             bias: wide(p.bias),
+        }
+    }
+}
+
+impl From<LinearParams<f64>> for ParamsJson {
+    fn from(p: LinearParams<f64>) -> Self {
+        Self {
+            weight: p.weight,
+            bias: p.bias,
         }
     }
 }
@@ -329,9 +370,13 @@ pub fn save_model<B: Backend>(
     info: &ModelInfo,
     dir: &Path,
 ) -> Result<(PathBuf, PathBuf)> {
-    let bytes = ModelRecorder::default()
-        .record(model.clone().into_record(), ())
-        .context("could not encode the model")?;
+    let record = model.clone().into_record();
+    let bytes = if precision_of::<B>() == "f64" {
+        WideRecorder::default().record(record, ())
+    } else {
+        ModelRecorder::default().record(record, ())
+    }
+    .context("could not encode the model")?;
     let meta = ModelMeta {
         format: "linreg-model".into(),
         version: MODEL_FORMAT_VERSION,
@@ -344,6 +389,7 @@ pub fn save_model<B: Backend>(
             mean: s.mean.clone(),
             scale: s.scale.clone(),
         }),
+        precision: precision_of::<B>().into(),
         polynomial: info.polynomial.clone(),
         exact: info.exact.clone(),
     };
@@ -385,15 +431,18 @@ pub fn load_model<B: Backend>(dir: &Path, device: &B::Device) -> Result<(LrModel
             record_path.display()
         )
     })?;
-    let record = ModelRecorder::default()
-        .load(bytes, device)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))
-        .with_context(|| {
-            format!(
-                "{} is corrupt or not a linreg model record; re-train or restore it",
-                record_path.display()
-            )
-        })?;
+    let record = if meta.precision == "f64" {
+        WideRecorder::default().load(bytes, device)
+    } else {
+        ModelRecorder::default().load(bytes, device)
+    }
+    .map_err(|e| anyhow::anyhow!("{e:?}"))
+    .with_context(|| {
+        format!(
+            "{} is corrupt or not a linreg model record; re-train or restore it",
+            record_path.display()
+        )
+    })?;
     let model = meta
         .config
         .init_with_record(record, device)

@@ -21,6 +21,7 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         return generate::run(args);
     }
     let choice = cli.backend.unwrap_or_else(BackendChoice::default_for_build);
+    let f64_model = wants_f64(cli);
     match choice {
         #[cfg(feature = "ndarray")]
         BackendChoice::Ndarray => {
@@ -30,8 +31,17 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
                 backend: choice.name(),
                 device: format!("{device:?}"),
             };
-            run::<Autodiff<NdArray>>(cli, &device, &placement)
+            if f64_model {
+                run::<Autodiff<NdArray<f64>>>(cli, &device, &placement)
+            } else {
+                run::<Autodiff<NdArray>>(cli, &device, &placement)
+            }
         }
+        #[cfg(feature = "wgpu")]
+        BackendChoice::Wgpu if f64_model => bail!(
+            "an f64 model runs on the ndarray backend only (wgpu's shader language has no 64-bit \
+             floats); add --backend ndarray"
+        ),
         #[cfg(feature = "wgpu")]
         BackendChoice::Wgpu => {
             use burn::backend::{Autodiff, Wgpu};
@@ -47,6 +57,16 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
             "this linreg was built without the {0} backend; rebuild it with `--features {0}`",
             other.name()
         ),
+    }
+}
+
+/// Whether the command trains (`--precision f64`) or applies (saved `precision`) an f64 model.
+fn wants_f64(cli: &Cli) -> bool {
+    match &cli.command {
+        Some(Command::Train(args)) => args.precision == crate::cli::PrecisionArg::F64,
+        Some(Command::Evaluate(args)) => crate::artifacts::saved_precision(&args.model) == "f64",
+        Some(Command::Predict(args)) => crate::artifacts::saved_precision(&args.model) == "f64",
+        _ => false,
     }
 }
 

@@ -132,6 +132,15 @@ impl SolverArg {
     }
 }
 
+/// The model's float type, as the CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PrecisionArg {
+    /// 32-bit floats (what GPUs run fast).
+    F32,
+    /// 64-bit floats: an exact solution keeps every digit in the model.
+    F64,
+}
+
 /// Heteroskedasticity-consistent standard errors, as the CLI names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RobustArg {
@@ -319,6 +328,11 @@ pub struct TrainArgs {
     /// Weighted least squares with `--solver exact`: positive row weights from this column.
     #[arg(long, value_name = "COL")]
     pub weights: Option<String>,
+
+    /// Float type of the Burn model itself: its parameters, its arithmetic and the saved
+    /// record (`evaluate` and `predict` use the saved one). f64 runs on the ndarray backend.
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    pub precision: PrecisionArg,
 
     /// Heteroskedasticity-consistent standard errors in the inference table (`--solver exact
     /// --loss mse`): hc0 (White), hc1 (× n/(n−p)), hc2 (÷ 1−h), hc3 (÷ (1−h)²).

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use burn::prelude::Backend;
-use linreg_data::{Dataset, Split};
+use burn::tensor::Element;
+use linreg_data::{Dataset, Real, Split};
 use linreg_model::LinearParams;
 use linreg_model::LrModel;
 use linreg_solve::inference::robust_covariance;
@@ -96,17 +97,14 @@ pub fn solve(split: &Split, loss: LossKind, l2: f64, features: &[String]) -> Res
     })
 }
 
-/// The exact coefficients as model parameters (f32; no bias for a model without intercept).
-pub fn params(exact: &Exact) -> LinearParams {
+/// The exact coefficients as model parameters, in f64 (an f32 model rounds them once; no
+/// bias for a model without intercept).
+pub fn params(exact: &Exact) -> LinearParams<f64> {
     let fit = &exact.fit;
     LinearParams {
-        weight: fit
-            .weight
-            .iter()
-            .map(|r| r.iter().map(|&v| v as f32).collect())
-            .collect(),
+        weight: fit.weight.clone(),
         bias: if exact.bias {
-            fit.bias.iter().map(|&v| v as f32).collect()
+            fit.bias.clone()
         } else {
             Vec::new()
         },
@@ -156,25 +154,25 @@ impl ExactReport {
     /// Compares gradient descent's model `gd` with the exact solution on both sets. Losses are
     /// evaluated as everywhere else in linreg: the model's f32 forward pass on `device`.
     pub fn new<B: Backend>(
-        split: &Split,
+        split: &Split<impl Real + Element>,
         loss: LossKind,
         gd: &LrModel<B>,
         exact: &Exact,
         device: &B::Device,
     ) -> Result<Self> {
         let optimum = gd.clone().with_params(&params(exact))?;
-        let on = |m: &LrModel<B>, d: &Dataset| evaluate(m, d, loss, device);
+        let on = |m: &LrModel<B>, d: &Dataset<_>| evaluate(m, d, loss, device);
         let (train_loss, test_loss) = (on(&optimum, &split.train), on(&optimum, &split.test));
         let (gd_train, gd_test) = (on(gd, &split.train), on(gd, &split.test));
         let rel = |gd: f64, opt: f64| (opt > 0.0).then(|| (gd - opt) / opt);
-        let gd = gd.params();
+        let gd = gd.params_as::<f64>();
         let param_distance = gd
             .weight
             .iter()
             .flatten()
             .chain(&gd.bias)
             .zip(exact.fit.weight.iter().flatten().chain(&exact.fit.bias))
-            .map(|(&a, b)| (f64::from(a) - b).powi(2))
+            .map(|(&a, b)| (a - b).powi(2))
             .sum::<f64>()
             .sqrt();
         Ok(Self {
@@ -254,7 +252,7 @@ pub fn compare_if<B: Backend>(
 /// The exact solution as a trained model, scored like a gradient-descent result.
 pub fn trained_from_exact<B: burn::tensor::backend::AutodiffBackend>(
     exact: &Exact,
-    split: &Split,
+    split: &Split<impl Real + Element>,
     loss: LossKind,
     device: &B::Device,
 ) -> Result<linreg_train::Trained<B>> {
@@ -266,7 +264,7 @@ pub fn trained_from_exact<B: burn::tensor::backend::AutodiffBackend>(
         .init::<B::InnerBackend>(device)
         .with_params(&params(exact))?;
     let score =
-        |data: &Dataset| Metrics::compute(predict(&model, &data.x, device).values(), &data.y);
+        |data: &Dataset<_>| Metrics::compute(predict(&model, &data.x, device).values(), &data.y);
     Ok(linreg_train::Trained {
         train_loss: evaluate(&model, &split.train, loss, device),
         test_loss: evaluate(&model, &split.test, loss, device),

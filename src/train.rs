@@ -75,6 +75,9 @@ pub struct Prepared {
     pub targets: Vec<String>,
     /// The statistics applied, if any.
     pub standardizer: Option<Standardizer>,
+    /// For exact least squares: `split` in f64 (the model's metrics come from these rows, so
+    /// that an f64 model keeps its digits).
+    pub wide: Option<Split<f64>>,
     /// For exact least squares: the training rows in f64 as the table has them (before any
     /// standardization; one column for a polynomial), with their weights.
     pub raw: Option<Raw>,
@@ -199,24 +202,52 @@ pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
         bail!("--weights applies to --solver exact --loss mse (weighted least squares)");
     }
     let exact_ls = args.solver == SolverArg::Exact && args.loss == LossArg::Mse;
-    // Exact least squares reads the table in f64; the model and its metrics get the same
-    // rows rounded to f32.
-    let (mut split, mut features, targets, raw) = if exact_ls {
+    // Exact least squares reads the table in f64, expands and standardizes it in f64 (the
+    // model and its metrics use those rows: an f64 model keeps their digits), and keeps the
+    // raw training rows for the solver; the f32 rows are the same, rounded.
+    if exact_ls {
         let l = load::<f64>(args, options)?;
         let raw = Raw {
             x: l.split.train.x.clone(),
             y: l.split.train.y.clone(),
             weights: l.weights,
         };
-        let split = Split {
-            train: l.split.train.cast(),
-            test: l.split.test.cast(),
-        };
-        (split, l.features, l.targets, Some(raw))
+        let (mut split, mut features) = (l.split, l.features);
+        let (polynomial, standardizer) = shape(args, &mut split, &mut features)?;
+        Ok(Prepared {
+            split: Split {
+                train: split.train.cast(),
+                test: split.test.cast(),
+            },
+            wide: Some(split),
+            features,
+            targets: l.targets,
+            standardizer,
+            raw: Some(raw),
+            polynomial,
+        })
     } else {
         let l = load::<f32>(args, options)?;
-        (l.split, l.features, l.targets, None)
-    };
+        let (mut split, mut features) = (l.split, l.features);
+        let (polynomial, standardizer) = shape(args, &mut split, &mut features)?;
+        Ok(Prepared {
+            split,
+            wide: None,
+            features,
+            targets: l.targets,
+            standardizer,
+            raw: None,
+            polynomial,
+        })
+    }
+}
+
+/// The polynomial basis and the standardization, applied to both sets of rows.
+fn shape<T: Real>(
+    args: &TrainArgs,
+    split: &mut Split<T>,
+    features: &mut Vec<String>,
+) -> Result<(Option<PolynomialJson>, Option<Standardizer>)> {
     let polynomial = match args.polynomial {
         None => None,
         Some(degree) => {
@@ -231,7 +262,7 @@ pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
             let column = features[0].clone();
             split.train.x = expand(&split.train.x, degree);
             split.test.x = expand(&split.test.x, degree);
-            features = (1..=degree)
+            *features = (1..=degree)
                 .map(|k| {
                     if k == 1 {
                         column.clone()
@@ -246,19 +277,12 @@ pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
     let standardizer = if args.no_standardize || args.no_intercept {
         None
     } else {
-        let s = Standardizer::fit(&split.train.x, &features)?;
+        let s = Standardizer::fit(&split.train.x, features)?;
         s.apply(&mut split.train.x);
         s.apply(&mut split.test.x);
         Some(s)
     };
-    Ok(Prepared {
-        split,
-        features,
-        targets,
-        standardizer,
-        raw,
-        polynomial,
-    })
+    Ok((polynomial, standardizer))
 }
 
 /// Runs `linreg train` on backend `B`.
@@ -323,7 +347,7 @@ pub fn run<B: AutodiffBackend>(
         .init::<B>(device)
         .with_params(&start)?;
     let mut statistical = None;
-    let initial = ParamsJson::from(model.params());
+    let initial = ParamsJson::from(model.params_as::<f64>());
     let (trained, exact_report) = match args.solver {
         SolverArg::Gd => {
             let trained = train(model, split, &config, device, &mut console)?;
@@ -363,14 +387,25 @@ pub fn run<B: AutodiffBackend>(
             } else {
                 exact::solve(split, config.loss, args.l2, features)?
             };
-            let trained = exact::trained_from_exact::<B>(&solved, split, config.loss, device)?;
+            // Scored on the f64 rows when there are (an f64 model keeps their digits).
+            let (trained, report) = match &data.wide {
+                Some(wide) => {
+                    let t = exact::trained_from_exact::<B>(&solved, wide, config.loss, device)?;
+                    let r = ExactReport::new(wide, config.loss, &t.model, &solved, device)?;
+                    (t, r)
+                }
+                None => {
+                    let t = exact::trained_from_exact::<B>(&solved, split, config.loss, device)?;
+                    let r = ExactReport::new(split, config.loss, &t.model, &solved, device)?;
+                    (t, r)
+                }
+            };
             console.line(&format!(
                 "   Solved exactly: {}, {} iteration(s), {:.1} ms.",
                 solved.method,
                 solved.fit.iterations,
                 solved.seconds * 1e3
             ));
-            let report = ExactReport::new(split, config.loss, &trained.model, &solved, device)?;
             (trained, Some(report))
         }
     };
@@ -418,7 +453,7 @@ pub fn run<B: AutodiffBackend>(
         exact: exact_original.clone(),
     };
     let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
-    let final_params = ParamsJson::from(trained.model.params());
+    let final_params = ParamsJson::from(trained.model.params_as::<f64>());
     let summary = Summary {
         backend: placement.backend.into(),
         device: placement.device.clone(),

@@ -35,6 +35,7 @@ use std::fmt;
 use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::prelude::*;
+use burn::tensor::Element;
 
 /// Builds an [`LrModel`]. Saved beside a model so it can be loaded without knowing its shape.
 #[derive(Config, Debug)]
@@ -119,13 +120,14 @@ pub struct LrModel<B: Backend> {
     pub linear: Linear<B>,
 }
 
-/// A model's parameters in PyTorch's orientation, copied to the host.
+/// A model's parameters in PyTorch's orientation, copied to the host: `f32` by default,
+/// `f64` to carry an f64 model's (or an exact solver's) digits without rounding.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LinearParams {
+pub struct LinearParams<T = f32> {
     /// `weight[o][i]`: the coefficient of input `i` in output `o` (`[out][in]`).
-    pub weight: Vec<Vec<f32>>,
+    pub weight: Vec<Vec<T>>,
     /// One intercept per output; empty for a model without bias.
-    pub bias: Vec<f32>,
+    pub bias: Vec<T>,
 }
 
 impl<B: Backend> LrModel<B> {
@@ -152,10 +154,16 @@ impl<B: Backend> LrModel<B> {
             .with_bias(self.linear.bias.is_some())
     }
 
-    /// Copies the parameters to the host in PyTorch's `[out][in]` orientation.
+    /// Copies the parameters to the host in PyTorch's `[out][in]` orientation, as `f32`.
     pub fn params(&self) -> LinearParams {
+        self.params_as::<f32>()
+    }
+
+    /// [`LrModel::params`] in the precision asked for (`f64` keeps an f64 model's digits;
+    /// an f32 model's values widen exactly).
+    pub fn params_as<T: Element>(&self) -> LinearParams<T> {
         let [d_in, d_out] = self.linear.weight.shape().dims::<2>();
-        let w = to_f32(self.linear.weight.val().into_data());
+        let w = host::<T>(self.linear.weight.val().into_data());
         // Burn's weight is [in, out], row-major: w[i * d_out + o].
         let weight = (0..d_out)
             .map(|o| (0..d_in).map(|i| w[i * d_out + o]).collect())
@@ -164,14 +172,19 @@ impl<B: Backend> LrModel<B> {
             .linear
             .bias
             .as_ref()
-            .map(|b| to_f32(b.val().into_data()))
+            .map(|b| host::<T>(b.val().into_data()))
             .unwrap_or_default();
         LinearParams { weight, bias }
     }
 
     /// Replaces the parameters with `params` (PyTorch's `[out][in]` orientation), keeping the
     /// parameter ids so optimizer state stays attached. The shape must match this model.
-    pub fn with_params(mut self, params: &LinearParams) -> Result<Self, ModelError> {
+    /// `f64` parameters are rounded once to the backend's float type (kept exactly on an f64
+    /// backend).
+    pub fn with_params<T: Element + num_like::Finite>(
+        mut self,
+        params: &LinearParams<T>,
+    ) -> Result<Self, ModelError> {
         let (d_in, d_out) = (self.d_input(), self.d_output());
         let rows_ok = params.weight.len() == d_out && params.weight.iter().all(|r| r.len() == d_in);
         let bias_len = if self.linear.bias.is_some() { d_out } else { 0 };
@@ -191,35 +204,65 @@ impl<B: Backend> LrModel<B> {
             .iter()
             .flatten()
             .chain(&params.bias)
-            .any(|v| !v.is_finite())
+            .any(|v| !v.finite())
         {
             return Err(ModelError::NonFinite);
         }
         let device = self.linear.weight.device();
-        let mut burn_w = vec![0.0_f32; d_in * d_out];
+        let mut burn_w = vec![T::default(); d_in * d_out];
         for (o, row) in params.weight.iter().enumerate() {
             for (i, &v) in row.iter().enumerate() {
                 burn_w[i * d_out + o] = v;
             }
         }
-        let weight = Tensor::<B, 2>::from_data(TensorData::new(burn_w, [d_in, d_out]), &device);
+        // `from_data` keeps the data's own float type: round to the backend's first.
+        let weight = Tensor::<B, 2>::from_data(
+            TensorData::new(burn_w, [d_in, d_out]).convert::<B::FloatElem>(),
+            &device,
+        );
         // `map` keeps the parameter id; the new tensor keeps the old one's autodiff setting.
         self.linear.weight = self
             .linear
             .weight
             .map(|old| weight.set_require_grad(old.is_require_grad()));
         if let Some(bias) = self.linear.bias.take() {
-            let b =
-                Tensor::<B, 1>::from_data(TensorData::new(params.bias.clone(), [d_out]), &device);
+            let b = Tensor::<B, 1>::from_data(
+                TensorData::new(params.bias.clone(), [d_out]).convert::<B::FloatElem>(),
+                &device,
+            );
             self.linear.bias = Some(bias.map(|old| b.set_require_grad(old.is_require_grad())));
         }
         Ok(self)
     }
 }
 
-fn to_f32(data: TensorData) -> Vec<f32> {
-    // The float element may be f32, f16 or f64 depending on the backend; convert to f32.
-    data.convert::<f32>().into_vec().unwrap_or_default()
+fn host<T: Element>(data: TensorData) -> Vec<T> {
+    // The float element may be f32, f16 or f64 depending on the backend; convert.
+    data.convert::<T>().into_vec().unwrap_or_default()
+}
+
+/// The float types parameters travel in (sealed: `f32`, `f64`).
+pub mod num_like {
+    /// A float that can say whether it is finite.
+    pub trait Finite: Copy + Default + PartialEq + std::fmt::Debug + private::Sealed {
+        /// Neither NaN nor infinite.
+        fn finite(self) -> bool;
+    }
+    impl Finite for f32 {
+        fn finite(self) -> bool {
+            self.is_finite()
+        }
+    }
+    impl Finite for f64 {
+        fn finite(self) -> bool {
+            self.is_finite()
+        }
+    }
+    mod private {
+        pub trait Sealed {}
+        impl Sealed for f32 {}
+        impl Sealed for f64 {}
+    }
 }
 
 /// Why a model could not be built or given parameters.
@@ -293,6 +336,28 @@ mod tests {
             .to_vec()
             .unwrap();
         assert_eq!(y, vec![6.5, 14.5]);
+    }
+
+    #[test]
+    fn f64_parameters_round_once_into_an_f32_model() {
+        // (An f64 model keeping them exactly is tested end to end, `--precision f64` in
+        // tests/precision.rs: Burn 0.21 keeps the float type per device for the whole
+        // process, so f32 and f64 ndarray models cannot share one test process.)
+        let device = Default::default();
+        let p = LinearParams {
+            weight: vec![vec![0.1_f64, -1.0 / 3.0]],
+            bias: vec![-1467.4896142298_f64],
+        };
+        let narrow = LrModelConfig::new()
+            .with_d_input(2)
+            .init::<B>(&device)
+            .with_params(&p)
+            .unwrap();
+        assert_eq!(narrow.params().weight[0], vec![0.1_f32, -1.0 / 3.0]);
+        assert_eq!(
+            narrow.params_as::<f64>().bias[0],
+            f64::from(-1467.4896142298_f32)
+        );
     }
 
     #[test]

@@ -37,7 +37,7 @@ mod metrics;
 mod trainer;
 
 use burn::prelude::*;
-use linreg_data::Matrix;
+use linreg_data::{Matrix, Real};
 use linreg_model::LrModel;
 
 pub use config::{LossKind, OptimizerKind, Schedule, TrainConfig};
@@ -99,9 +99,13 @@ fn short(v: f64) -> String {
 }
 
 /// Copies a matrix onto `device` as a `[rows, cols]` tensor: one contiguous copy.
-pub fn to_tensor<B: Backend>(m: &Matrix, device: &B::Device) -> Tensor<B, 2> {
+pub fn to_tensor<B: Backend>(
+    m: &Matrix<impl Real + burn::tensor::Element>,
+    device: &B::Device,
+) -> Tensor<B, 2> {
+    // `from_data` keeps the data's own float type: convert to the backend's (f64 models).
     Tensor::from_data(
-        TensorData::new(m.values().to_vec(), [m.rows(), m.cols()]),
+        TensorData::new(m.values().to_vec(), [m.rows(), m.cols()]).convert::<B::FloatElem>(),
         device,
     )
 }
@@ -117,15 +121,20 @@ pub fn to_matrix<B: Backend>(t: Tensor<B, 2>) -> Matrix {
     Matrix::new(rows, cols, values).unwrap_or_else(|_| Matrix::column(Vec::new()))
 }
 
-/// Predictions of `model` for the rows of `x`, on the host (`[rows, d_output]`).
-pub fn predict<B: Backend>(model: &LrModel<B>, x: &Matrix, device: &B::Device) -> Matrix {
+/// Predictions of `model` for the rows of `x` (f32 or f64), on the host (`[rows, d_output]`,
+/// rounded to f32).
+pub fn predict<B: Backend>(
+    model: &LrModel<B>,
+    x: &Matrix<impl Real + burn::tensor::Element>,
+    device: &B::Device,
+) -> Matrix {
     to_matrix(model.forward(to_tensor(x, device)))
 }
 
 /// The loss of `model` on `data`, read back to the host.
 pub fn evaluate<B: Backend>(
     model: &LrModel<B>,
-    data: &linreg_data::Dataset,
+    data: &linreg_data::Dataset<impl Real + burn::tensor::Element>,
     loss: LossKind,
     device: &B::Device,
 ) -> f64 {

@@ -31,7 +31,7 @@ impl Metrics {
     ///
     /// # Panics
     /// If the two have different lengths: a programming error, not a data error.
-    pub fn compute(predictions: &[f32], targets: &Matrix) -> Self {
+    pub fn compute<T: linreg_data::Real>(predictions: &[f32], targets: &Matrix<T>) -> Self {
         assert_eq!(
             predictions.len(),
             targets.values().len(),
@@ -46,7 +46,7 @@ impl Metrics {
             .zip(targets.values().chunks_exact(m))
         {
             for j in 0..m {
-                let (p, y) = (f64::from(row_p[j]), f64::from(row_y[j]));
+                let (p, y) = (f64::from(row_p[j]), row_y[j].to_f64());
                 abs[j] += (p - y).abs();
                 sq[j] += (p - y).powi(2);
                 sum[j] += y;
@@ -56,7 +56,7 @@ impl Metrics {
         let mut tot = vec![0.0_f64; m];
         for row_y in targets.values().chunks_exact(m) {
             for j in 0..m {
-                tot[j] += (f64::from(row_y[j]) - mean_y[j]).powi(2);
+                tot[j] += (row_y[j].to_f64() - mean_y[j]).powi(2);
             }
         }
         let per_target: Vec<Scores> = (0..m)
