@@ -356,7 +356,7 @@ mod tests {
         assert_eq!(narrow.params().weight[0], vec![0.1_f32, -1.0 / 3.0]);
         assert_eq!(
             narrow.params_as::<f64>().bias[0],
-            f64::from(-1467.4896142298_f32)
+            f64::from(-1467.4896142298_f64 as f32)
         );
     }
 
