@@ -148,7 +148,7 @@ fn load<T: Real>(args: &TrainArgs, options: &CsvOptions) -> Result<Loaded<T>> {
             targets.pop();
             let train = take_last_column(&mut split.train.y);
             take_last_column(&mut split.test.y);
-            if let Some(i) = train.iter().position(|w| !(*w > 0.0)) {
+            if let Some(i) = train.iter().position(|&w| w <= 0.0 || w.is_nan()) {
                 bail!(
                     "--weights {name}: row {} of the training rows has weight {}; weights must be \
                      positive (drop rows whose weight is 0)",
@@ -492,14 +492,14 @@ pub fn run<B: AutodiffBackend>(
             test: MetricsJson::new(&trained.test_metrics, targets),
         },
         exact: exact_report,
-        inference: statistical.map(|st| {
+        inference: statistical.and_then(|st| {
             let mut tables = st.tables;
             match tables.len() {
                 0 => None,
                 1 => Some(exact::InferenceJson::One(Box::new(tables.remove(0)))),
                 _ => Some(exact::InferenceJson::Many(tables)),
             }
-        }).flatten(),
+        }),
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{f, fixture, json, linreg_cpu, run_ok, temp_dir};
+use common::{f, fixture, json, run_ok, temp_dir};
 use serde_json::Value;
 
 /// NIST's certified R² for Filip.
@@ -138,6 +138,5 @@ fn wgpu_refuses_f64_in_one_sentence() {
         err.contains("f64 model runs on the ndarray backend"),
         "{err}"
     );
-    let _ = linreg_cpu;
     std::fs::remove_dir_all(dir).expect("cleanup");
 }

@@ -238,3 +238,33 @@ fn a_polynomial_model_is_applied_by_evaluate_and_predict() {
     assert!(stdout.lines().next().unwrap().ends_with("y_pred"));
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
+
+#[test]
+fn several_targets_give_a_list_of_tables_each_naming_its_target() {
+    let dir = temp_dir("strd-multi");
+    let data = fixture("strd/longley.csv");
+    run_ok(
+        &dir,
+        &[
+            "train", "--data", &data, "--test", &data, "--target", "y,x6", "--solver", "exact",
+            "--quiet", "--out", "m",
+        ],
+    );
+    let s = json(&dir.join("m").join("summary.json"));
+    let tables = s["inference"].as_array().expect("a list for two targets");
+    assert_eq!(tables.len(), 2);
+    assert_eq!(
+        (tables[0]["target"].as_str(), tables[1]["target"].as_str()),
+        (Some("y"), Some("x6"))
+    );
+    for t in tables {
+        assert_eq!(
+            t["coefficients"].as_array().unwrap().len(),
+            6,
+            "intercept + x1..x5"
+        );
+        assert_eq!(t["df_resid"], 10.0);
+        assert!(f(&t["r2"]) > 0.9);
+    }
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}
