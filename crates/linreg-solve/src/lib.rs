@@ -408,9 +408,12 @@ impl LeastSquares<'_> {
             Method::Auto => {
                 let m = Moments::from_rows(design, y, self.weights)?;
                 let fast = m.least_squares(self.intercept, self.l2)?;
-                if fast.fit.rank_deficiency.is_none()
-                    && m.centred_kappa(self.intercept) > MOMENTS_KAPPA
+                // What the normal equations call singular (κ ≳ 10⁵) may still be determined
+                // by the rows: only the QR path decides that (κ > 10¹⁴).
+                if fast.fit.rank_deficiency.is_some()
+                    || m.centred_kappa(self.intercept) > MOMENTS_KAPPA
                 {
+                    finite()?;
                     Ok(qr::solve(&qr_problem).unwrap_or(fast))
                 } else {
                     Ok(fast)

@@ -197,3 +197,30 @@ fn moments_alone_give_the_easy_tables_and_merge_to_the_same_answer() {
     }
     assert!(lre(ia.r2, iw.r2) > 12.0);
 }
+
+#[test]
+fn a_large_ill_conditioned_table_goes_to_the_accurate_path() {
+    // Filip's rows repeated 3,000 times: 246,000 rows, too many for the QR-by-default budget,
+    // but its normal equations are hopeless (κ² ≈ 10¹⁹): Auto must notice and use QR.
+    let (y, rows) = read("filip");
+    let reps = 3000;
+    let x: Vec<f64> = (0..reps).flat_map(|_| rows.iter().map(|r| r[0])).collect();
+    let yy: Vec<f64> = (0..reps).flat_map(|_| y.iter().copied()).collect();
+    let n = x.len();
+    let sol = LeastSquares {
+        polynomial: Some(10),
+        ..Default::default()
+    }
+    .fit(View::new(n, 1, &x).unwrap(), View::new(n, 1, &yy).unwrap())
+    .unwrap();
+    assert_eq!(sol.method, Method::Qr);
+    assert!(sol.fit.rank_deficiency.is_none());
+    let spec: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir().join("certified.json")).unwrap())
+            .unwrap();
+    // Same coefficients as the 82 rows (repetition changes only the standard errors).
+    let b0 = spec["datasets"]["filip"]["coefficients"][0]
+        .as_f64()
+        .unwrap();
+    assert!(lre(sol.fit.bias[0], b0) > 11.0, "{}", sol.fit.bias[0]);
+}
