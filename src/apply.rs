@@ -9,7 +9,8 @@ use linreg_model::LrModel;
 use linreg_train::{predict, to_tensor, LossKind, Metrics};
 use serde::Serialize;
 
-use crate::artifacts::{self, write_atomic, MetricsJson, ModelMeta};
+use linreg_store::{write_atomic, MetricsJson, ModelMeta};
+
 use crate::cli::{EvaluateArgs, PredictArgs, TableArgs};
 use crate::report::metrics_table;
 use crate::tables::csv_options;
@@ -22,12 +23,12 @@ fn load<B: Backend>(
     with_targets: bool,
     device: &B::Device,
 ) -> Result<(LrModel<B>, ModelMeta, Table)> {
-    let (model, meta) = artifacts::load_model::<B>(model_dir, device)?;
+    let (model, meta) = linreg_store::load_model::<B>(model_dir, device)?;
     if meta.features.is_empty() || meta.targets.is_empty() {
         bail!(
             "{} does not name its feature and target columns (it was saved by an older linreg); \
              re-train it to apply it to a table",
-            model_dir.join(artifacts::MODEL_META_FILE).display()
+            model_dir.join(linreg_store::MODEL_META_FILE).display()
         );
     }
     let columns = Columns {

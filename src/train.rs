@@ -9,12 +9,12 @@ use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
 use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
 
-use crate::artifacts::{
-    self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary,
-};
+use linreg_store::{Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary};
+
+use crate::artifacts;
 use crate::backend::Placement;
 use crate::cli::{LossArg, OptimizerArg, ScheduleArg, SolverArg, TrainArgs};
-use crate::exact::{self, ExactReport};
+use crate::exact;
 use crate::report::{metrics_table, Console};
 use crate::tables::csv_options;
 
@@ -199,7 +199,7 @@ pub fn run<B: AutodiffBackend>(
                 solved.fit.iterations,
                 solved.seconds * 1e3
             ));
-            let report = ExactReport::new(split, config.loss, &trained.model, &solved, device)?;
+            let report = exact::report(split, config.loss, &trained.model, &solved, device)?;
             (trained, Some(report))
         }
     };
@@ -212,7 +212,7 @@ pub fn run<B: AutodiffBackend>(
     ));
 
     if let (SolverArg::Gd, Some(report)) = (args.solver, &exact_report) {
-        for line in report.lines() {
+        for line in exact::report_lines(report) {
             console.line(&line);
         }
     }
@@ -226,7 +226,7 @@ pub fn run<B: AutodiffBackend>(
         loss: config.loss.name().into(),
         standardizer: data.standardizer.clone(),
     };
-    let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
+    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
     let final_params = ParamsJson::from(trained.model.params());
     let summary = Summary {
         backend: placement.backend.into(),
@@ -270,7 +270,7 @@ pub fn run<B: AutodiffBackend>(
             plots: plots.clone(),
         },
     };
-    let summary_path = artifacts::save_summary(&summary, &args.out)?;
+    let summary_path = linreg_store::save_summary(&summary, &args.out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
