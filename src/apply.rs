@@ -12,7 +12,8 @@ use linreg_model::LrModel;
 use linreg_train::{predict, to_tensor, LossKind, Metrics};
 use serde::Serialize;
 
-use crate::artifacts::{self, write_atomic, MetricsJson, ModelMeta};
+use linreg_store::{write_atomic, MetricsJson, ModelMeta};
+
 use crate::cli::{EvaluateArgs, PredictArgs, TableArgs};
 use crate::report::metrics_table;
 use crate::tables::csv_options;
@@ -25,12 +26,12 @@ fn load<B: Backend, T: Real + Element>(
     with_targets: bool,
     device: &B::Device,
 ) -> Result<(LrModel<B>, ModelMeta, Table<T>)> {
-    let (model, meta) = artifacts::load_model::<B>(model_dir, device)?;
+    let (model, meta) = linreg_store::load_model::<B>(model_dir, device)?;
     if meta.features.is_empty() || meta.targets.is_empty() {
         bail!(
             "{} does not name its feature and target columns (it was saved by an older linreg); \
              re-train it to apply it to a table",
-            model_dir.join(artifacts::MODEL_META_FILE).display()
+            model_dir.join(linreg_store::MODEL_META_FILE).display()
         );
     }
     let columns = Columns {
@@ -73,7 +74,7 @@ struct Evaluation {
 
 /// Runs `linreg evaluate` on backend `B`, reading the table in the model's precision.
 pub fn evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<()> {
-    if artifacts::precision_of::<B>() == "f64" {
+    if linreg_store::precision_of::<B>() == "f64" {
         evaluate_as::<B, f64>(args, device)
     } else {
         evaluate_as::<B, f32>(args, device)
@@ -128,7 +129,7 @@ fn loss_kind(meta: &ModelMeta) -> Option<LossKind> {
 
 /// Runs `linreg predict` on backend `B`, reading the table in the model's precision.
 pub fn predict_cmd<B: Backend>(args: &PredictArgs, device: &B::Device) -> Result<()> {
-    if artifacts::precision_of::<B>() == "f64" {
+    if linreg_store::precision_of::<B>() == "f64" {
         predict_as::<B, f64>(args, device)
     } else {
         predict_as::<B, f32>(args, device)

@@ -64,8 +64,8 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
 fn wants_f64(cli: &Cli) -> bool {
     match &cli.command {
         Some(Command::Train(args)) => args.precision == crate::cli::PrecisionArg::F64,
-        Some(Command::Evaluate(args)) => crate::artifacts::saved_precision(&args.model) == "f64",
-        Some(Command::Predict(args)) => crate::artifacts::saved_precision(&args.model) == "f64",
+        Some(Command::Evaluate(args)) => linreg_store::saved_precision(&args.model) == "f64",
+        Some(Command::Predict(args)) => linreg_store::saved_precision(&args.model) == "f64",
         _ => false,
     }
 }

@@ -14,11 +14,11 @@ use linreg_solve::{
     huber, least_absolute_deviations, least_squares, Conditioning, CovarianceKind, Fit, Inference,
     Irls, LeastSquares, Method, View,
 };
+use linreg_store::{ExactReport, Pair};
 
 use crate::cli::{RobustArg, TrainArgs};
 use crate::train::Prepared;
 use linreg_train::{evaluate, LossKind};
-use serde::Serialize;
 
 /// Problems up to this many cells (`rows × (features + 1)`) are solved exactly after every
 /// gradient-descent run: a least-squares solve of this size takes a few milliseconds, an IRLS
@@ -111,117 +111,76 @@ pub fn params(exact: &Exact) -> LinearParams<f64> {
     }
 }
 
-/// Train and test values.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Pair<T> {
-    /// On the training rows.
-    pub train: T,
-    /// On the test rows.
-    pub test: T,
+/// Compares gradient descent's model `gd` with the exact solution on both sets. Losses are
+/// evaluated as everywhere else in linreg: the model's f32 forward pass on `device`.
+pub fn report<B: Backend>(
+    split: &Split<impl Real + Element>,
+    loss: LossKind,
+    gd: &LrModel<B>,
+    exact: &Exact,
+    device: &B::Device,
+) -> Result<ExactReport> {
+    let optimum = gd.clone().with_params(&params(exact))?;
+    let on = |m: &LrModel<B>, d: &Dataset<_>| evaluate(m, d, loss, device);
+    let (train_loss, test_loss) = (on(&optimum, &split.train), on(&optimum, &split.test));
+    let (gd_train, gd_test) = (on(gd, &split.train), on(gd, &split.test));
+    let rel = |gd: f64, opt: f64| (opt > 0.0).then(|| (gd - opt) / opt);
+    let gd = gd.params_as::<f64>();
+    let param_distance = gd
+        .weight
+        .iter()
+        .flatten()
+        .chain(&gd.bias)
+        .zip(exact.fit.weight.iter().flatten().chain(&exact.fit.bias))
+        .map(|(&a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    Ok(ExactReport {
+        method: exact.method.into(),
+        weight: exact.fit.weight.clone(),
+        bias: exact.fit.bias.clone(),
+        train_loss,
+        test_loss,
+        gd_train_loss: gd_train,
+        gd_test_loss: gd_test,
+        gap: Pair {
+            train: rel(gd_train, train_loss),
+            test: rel(gd_test, test_loss),
+        },
+        gap_abs: Pair {
+            train: gd_train - train_loss,
+            test: gd_test - test_loss,
+        },
+        param_distance,
+        iterations: exact.fit.iterations,
+        seconds: exact.seconds,
+    })
 }
 
-/// `summary.json`'s `exact` block: how far gradient descent got.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExactReport {
-    /// The method.
-    pub method: String,
-    /// The exact coefficients in f64, `[out][in]`, in the units of `final` (standardized
-    /// features when the run standardized them).
-    pub weight: Vec<Vec<f64>>,
-    /// The exact intercepts in f64.
-    pub bias: Vec<f64>,
-    /// The optimum's loss on the training rows.
-    pub train_loss: f64,
-    /// The optimum's loss on the test rows.
-    pub test_loss: f64,
-    /// The loss gradient descent reached on the training rows.
-    pub gd_train_loss: f64,
-    /// The loss gradient descent reached on the test rows.
-    pub gd_test_loss: f64,
-    /// `(gd − optimum) / optimum`; null where the optimum is 0.
-    pub gap: Pair<Option<f64>>,
-    /// `gd − optimum`.
-    pub gap_abs: Pair<f64>,
-    /// Euclidean distance between the two parameter sets (weights and biases, as in `final`).
-    pub param_distance: f64,
-    /// IRLS iterations (1 for the direct least-squares solve).
-    pub iterations: usize,
-    /// Solve time in seconds.
-    pub seconds: f64,
-}
-
-impl ExactReport {
-    /// Compares gradient descent's model `gd` with the exact solution on both sets. Losses are
-    /// evaluated as everywhere else in linreg: the model's f32 forward pass on `device`.
-    pub fn new<B: Backend>(
-        split: &Split<impl Real + Element>,
-        loss: LossKind,
-        gd: &LrModel<B>,
-        exact: &Exact,
-        device: &B::Device,
-    ) -> Result<Self> {
-        let optimum = gd.clone().with_params(&params(exact))?;
-        let on = |m: &LrModel<B>, d: &Dataset<_>| evaluate(m, d, loss, device);
-        let (train_loss, test_loss) = (on(&optimum, &split.train), on(&optimum, &split.test));
-        let (gd_train, gd_test) = (on(gd, &split.train), on(gd, &split.test));
-        let rel = |gd: f64, opt: f64| (opt > 0.0).then(|| (gd - opt) / opt);
-        let gd = gd.params_as::<f64>();
-        let param_distance = gd
-            .weight
-            .iter()
-            .flatten()
-            .chain(&gd.bias)
-            .zip(exact.fit.weight.iter().flatten().chain(&exact.fit.bias))
-            .map(|(&a, b)| (a - b).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        Ok(Self {
-            method: exact.method.into(),
-            weight: exact.fit.weight.clone(),
-            bias: exact.fit.bias.clone(),
-            train_loss,
-            test_loss,
-            gd_train_loss: gd_train,
-            gd_test_loss: gd_test,
-            gap: Pair {
-                train: rel(gd_train, train_loss),
-                test: rel(gd_test, test_loss),
-            },
-            gap_abs: Pair {
-                train: gd_train - train_loss,
-                test: gd_test - test_loss,
-            },
-            param_distance,
-            iterations: exact.fit.iterations,
-            seconds: exact.seconds,
-        })
-    }
-
-    /// Lines for a person.
-    pub fn lines(&self) -> Vec<String> {
-        let gap = |rel: Option<f64>, abs: f64| match rel {
-            Some(r) => format!("{:+.3e} relative", r),
-            None => format!("{abs:+.3e} (the optimum is 0)"),
-        };
-        vec![
+/// The report's lines for a person.
+pub fn report_lines(report: &ExactReport) -> Vec<String> {
+    let gap = |rel: Option<f64>, abs: f64| match rel {
+        Some(r) => format!("{:+.3e} relative", r),
+        None => format!("{abs:+.3e} (the optimum is 0)"),
+    };
+    vec![
             format!(
                 "   Exact optimum ({}, {} iteration(s), {:.1} ms): train loss {:.6e}, test loss {:.6e}",
-                self.method,
-                self.iterations,
-                self.seconds * 1e3,
-                self.train_loss,
-                self.test_loss
+                report.method,
+                report.iterations,
+                report.seconds * 1e3,
+                report.train_loss,
+                report.test_loss
             ),
             format!(
                 "   Gradient descent: train loss {:.6e} (gap {}), test loss {:.6e} (gap {}); parameter distance {:.3e}",
-                self.gd_train_loss,
-                gap(self.gap.train, self.gap_abs.train),
-                self.gd_test_loss,
-                gap(self.gap.test, self.gap_abs.test),
-                self.param_distance
+                report.gd_train_loss,
+                gap(report.gap.train, report.gap_abs.train),
+                report.gd_test_loss,
+                gap(report.gap.test, report.gap_abs.test),
+                report.param_distance
             ),
         ]
-    }
 }
 
 /// Solves when small enough (or `forced`) and compares; `None` when skipped. The comparison
@@ -238,9 +197,9 @@ pub fn compare_if<B: Backend>(
     if !forced && !small_enough(split) {
         return None;
     }
-    let report = solve(split, loss, 0.0, features)
-        .and_then(|exact| ExactReport::new(split, loss, gd, &exact, device));
-    match report {
+    let compared =
+        solve(split, loss, 0.0, features).and_then(|exact| report(split, loss, gd, &exact, device));
+    match compared {
         Ok(report) => Some(report),
         Err(e) => {
             eprintln!("warning: no exact comparison: {e:#}");
@@ -276,16 +235,6 @@ pub fn trained_from_exact<B: burn::tensor::backend::AutodiffBackend>(
         seconds: exact.seconds,
         model,
     })
-}
-
-/// `summary.json`'s `inference`: the table for one target, or one per target.
-#[derive(Debug, Clone, Serialize)]
-#[serde(untagged)]
-pub enum InferenceJson {
-    /// One target.
-    One(Box<Inference>),
-    /// Several targets, in column order.
-    Many(Vec<Inference>),
 }
 
 /// Exact least squares on the f64 rows, with its statistics.

@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use linreg_data::SyntheticSpec;
 use serde::Serialize;
 
-use crate::artifacts::write_atomic;
+use linreg_store::write_atomic;
+
 use crate::cli::GenerateArgs;
 
 /// The sidecar JSON: what a fitted model should recover.

@@ -9,12 +9,15 @@ use linreg_data::{read_table_as, Columns, CsvOptions, Matrix, Real, Split, Stand
 use linreg_model::{LinearParams, LrModelConfig};
 use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
 
-use crate::artifacts::{
-    self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, PolynomialJson, Rows, Summary,
+use linreg_store::{
+    Files, InferenceJson, MetricsJson, MetricsPair, ModelInfo, ParamsJson, PolynomialJson, Rows,
+    Summary,
 };
+
+use crate::artifacts;
 use crate::backend::Placement;
 use crate::cli::{LossArg, OptimizerArg, ScheduleArg, SolverArg, TrainArgs};
-use crate::exact::{self, Exact, ExactReport};
+use crate::exact::{self, Exact};
 use crate::report::{metrics_table, Console};
 use crate::tables::csv_options;
 
@@ -391,12 +394,12 @@ pub fn run<B: AutodiffBackend>(
             let (trained, report) = match &data.wide {
                 Some(wide) => {
                     let t = exact::trained_from_exact::<B>(&solved, wide, config.loss, device)?;
-                    let r = ExactReport::new(wide, config.loss, &t.model, &solved, device)?;
+                    let r = exact::report(wide, config.loss, &t.model, &solved, device)?;
                     (t, r)
                 }
                 None => {
                     let t = exact::trained_from_exact::<B>(&solved, split, config.loss, device)?;
-                    let r = ExactReport::new(split, config.loss, &t.model, &solved, device)?;
+                    let r = exact::report(split, config.loss, &t.model, &solved, device)?;
                     (t, r)
                 }
             };
@@ -418,7 +421,7 @@ pub fn run<B: AutodiffBackend>(
     ));
 
     if let (SolverArg::Gd, Some(report)) = (args.solver, &exact_report) {
-        for line in report.lines() {
+        for line in exact::report_lines(report) {
             console.line(&line);
         }
     }
@@ -452,7 +455,7 @@ pub fn run<B: AutodiffBackend>(
         polynomial: data.polynomial.clone(),
         exact: exact_original.clone(),
     };
-    let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
+    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
     let final_params = ParamsJson::from(trained.model.params_as::<f64>());
     let summary = Summary {
         backend: placement.backend.into(),
@@ -496,8 +499,8 @@ pub fn run<B: AutodiffBackend>(
             let mut tables = st.tables;
             match tables.len() {
                 0 => None,
-                1 => Some(exact::InferenceJson::One(Box::new(tables.remove(0)))),
-                _ => Some(exact::InferenceJson::Many(tables)),
+                1 => Some(InferenceJson::One(Box::new(tables.remove(0)))),
+                _ => Some(InferenceJson::Many(tables)),
             }
         }),
         seconds: trained.seconds,
@@ -507,7 +510,7 @@ pub fn run<B: AutodiffBackend>(
             plots: plots.clone(),
         },
     };
-    let summary_path = artifacts::save_summary(&summary, &args.out)?;
+    let summary_path = linreg_store::save_summary(&summary, &args.out)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }

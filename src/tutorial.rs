@@ -9,12 +9,12 @@ use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
 use linreg_train::{predict, train, LogEntry, LossKind, TrainConfig};
 
-use crate::artifacts::{
-    self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary,
-};
+use linreg_store::{Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary};
+
+use crate::artifacts;
 use crate::backend::Placement;
 use crate::cli::{SolverArg, TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
-use crate::exact::{self, ExactReport};
+use crate::exact;
 
 /// Runs the tutorial on backend `B` and writes its files to `args.out`.
 pub fn run<B: AutodiffBackend>(
@@ -92,7 +92,7 @@ pub fn run<B: AutodiffBackend>(
             println!("\n3. Solving for the L1 optimum exactly (least absolute deviations)");
             let solved = exact::solve(&split, config.loss, 0.0, &names("x"))?;
             let trained = exact::trained_from_exact::<B>(&solved, &split, config.loss, device)?;
-            let report = ExactReport::new(&split, config.loss, &trained.model, &solved, device)?;
+            let report = exact::report(&split, config.loss, &trained.model, &solved, device)?;
             (trained, Some(report))
         }
     };
@@ -114,7 +114,7 @@ pub fn run<B: AutodiffBackend>(
         trained.train_loss, trained.test_loss
     );
     if let (SolverArg::Gd, Some(report)) = (args.solver, &report) {
-        for line in report.lines() {
+        for line in exact::report_lines(report) {
             println!("{line}");
         }
     }
@@ -134,8 +134,8 @@ pub fn run<B: AutodiffBackend>(
         polynomial: None,
         exact: None,
     };
-    let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
-    let (loaded, _) = artifacts::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
+    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let (loaded, _) = linreg_store::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
     let reloaded = predict(&loaded, &split.test.x, &inner_device).into_values();
     anyhow::ensure!(
         reloaded == predictions,
@@ -188,7 +188,7 @@ pub fn run<B: AutodiffBackend>(
             plots: plots.clone(),
         },
     };
-    let summary_path = artifacts::save_summary(&summary, &args.out)?;
+    let summary_path = linreg_store::save_summary(&summary, &args.out)?;
 
     println!("\n5. Files written");
     for path in [&model_path, &meta_path, &summary_path]

@@ -1,0 +1,173 @@
+//! The files linreg writes and reads, as a library other programs can call.
+//!
+//! - [`save_model`] / [`load_model`]: a trained [`LrModel`](linreg_model::LrModel) as
+//!   `model.mpk` (Burn's named MessagePack record, full precision) beside `model.json`
+//!   ([`ModelMeta`]: the `LrModelConfig`, the column names, the loss and the standardization),
+//!   so the model can be loaded without knowing its shape.
+//! - [`Summary`] and [`save_summary`]: `summary.json`, what a run did and reached.
+//! - [`write_atomic`] / [`write_all_atomic`]: every file is written to a temporary file beside
+//!   its target and renamed over it, so an interrupted or failed run never leaves half a file
+//!   over a good one.
+//!
+//! Errors are one [`StoreError`] whose message names the file and what to do.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use linreg_model::{LinearParams, LrModelConfig};
+//! use linreg_store::{load_model, save_model, ModelInfo};
+//!
+//! let device = Default::default();
+//! let params = LinearParams { weight: vec![vec![0.8, -0.5]], bias: vec![0.2] };
+//! let model = LrModelConfig::new().with_d_input(2).init::<NdArray>(&device).with_params(&params)?;
+//! let info = ModelInfo {
+//!     features: vec!["x1".into(), "x2".into()],
+//!     targets: vec!["y".into()],
+//!     loss: "mse".into(),
+//!     standardizer: None,
+//!     polynomial: None,
+//!     exact: None,
+//! };
+//!
+//! let dir = std::env::temp_dir().join(format!("linreg-store-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! save_model(&model, &info, &dir)?;
+//! let (loaded, meta) = load_model::<NdArray>(&dir, &device)?;
+//! assert_eq!(loaded.params(), params);
+//! assert_eq!(meta.features, ["x1", "x2"]);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod atomic;
+mod model;
+mod summary;
+
+use std::path::PathBuf;
+
+pub use atomic::{write_all_atomic, write_atomic};
+pub use model::{
+    decode_record, encode_record, load_model, parse_model_meta, precision_of, save_model,
+    saved_precision, ModelInfo, ModelMeta, ModelRecorder, PolynomialJson, StandardizationJson,
+    WideRecorder, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, MODEL_META_FILE,
+};
+pub use summary::{
+    save_summary, ExactReport, Files, InferenceJson, MetricsJson, MetricsPair, Pair, ParamsJson,
+    Rows, Summary, SUMMARY_FILE,
+};
+
+/// Why a file could not be written or read. Each message names the file; the causes (an I/O
+/// or parse error) are its [`source`](std::error::Error::source).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A file could not be written (nothing was replaced).
+    #[error("could not write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model record could not be read.
+    #[error("could not read the model parameters {}", path.display())]
+    ReadRecord {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A path to write has no file name (`/`, `..`).
+    #[error("{} is not a file path; give a path that ends in a file name", .0.display())]
+    NoFileName(PathBuf),
+    /// Burn could not encode the model record.
+    #[error("could not encode the model")]
+    Encode(#[source] burn::record::RecorderError),
+    /// A value could not be written as JSON.
+    #[error("could not encode JSON")]
+    EncodeJson(#[source] serde_json::Error),
+    /// The directory has no `model.json`.
+    #[error(
+        "no model in {}: could not read {} (train one first, or point to the directory a run wrote)",
+        dir.display(),
+        meta.display()
+    )]
+    NoModel {
+        /// The directory given.
+        dir: PathBuf,
+        /// The description looked for.
+        meta: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `model.json` is not JSON of the expected layout.
+    #[error("{} is not a linreg model description; re-save the model with linreg", path.display())]
+    NotModelMeta {
+        /// The file.
+        path: PathBuf,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `model.json` is of another format or version.
+    #[error(
+        "{} has format {format:?} version {version}; this linreg reads {MODEL_FORMAT:?} version {MODEL_FORMAT_VERSION}",
+        path.display()
+    )]
+    UnknownModelFormat {
+        /// The file.
+        path: PathBuf,
+        /// Its `format`.
+        format: String,
+        /// Its `version`.
+        version: u32,
+    },
+    /// `model.json`'s column lists, standardization or record name do not fit its model.
+    #[error(
+        "{} is inconsistent: its column lists or standardization (finite means, positive scales) \
+         do not fit a {d_input}→{d_output} model, or its record is not a file beside it",
+        path.display()
+    )]
+    InconsistentMeta {
+        /// The file.
+        path: PathBuf,
+        /// The model's inputs.
+        d_input: usize,
+        /// The model's outputs.
+        d_output: usize,
+    },
+    /// The record is not a Burn record of an `LrModel`.
+    #[error("{} is corrupt or not a linreg model record; re-train or restore it", path.display())]
+    CorruptRecord {
+        /// The file.
+        path: PathBuf,
+        /// Burn's error.
+        #[source]
+        source: burn::record::RecorderError,
+    },
+    /// The record's parameters do not have the shape `model.json` gives.
+    #[error("{} does not match {}", record.display(), meta.display())]
+    RecordMismatch {
+        /// The record.
+        record: PathBuf,
+        /// Its description.
+        meta: PathBuf,
+        /// How they differ.
+        #[source]
+        source: linreg_model::ModelError,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    /// A fresh, empty directory for one test.
+    pub fn tmp(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("linreg-store-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
