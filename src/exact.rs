@@ -11,8 +11,8 @@ use linreg_model::LinearParams;
 use linreg_model::LrModel;
 use linreg_solve::inference::robust_covariance;
 use linreg_solve::{
-    huber, least_absolute_deviations, least_squares, Conditioning, CovarianceKind, Fit, Inference,
-    Irls, LeastSquares, Method, View,
+    huber, least_absolute_deviations, Conditioning, CovarianceKind, Fit, Inference, Irls,
+    LeastSquares, Method, View,
 };
 use linreg_store::{ExactReport, Pair};
 
@@ -49,18 +49,37 @@ fn view(m: &linreg_data::Matrix) -> Result<View<'_>> {
 
 /// Minimizes `loss` (plus `l2·‖w‖²` for MSE) on the training rows exactly. Warnings about
 /// constant or collinear columns are printed to stderr, naming them.
-pub fn solve(split: &Split, loss: LossKind, l2: f64, features: &[String]) -> Result<Exact> {
+pub fn solve(
+    split: &Split,
+    loss: LossKind,
+    l2: f64,
+    features: &[String],
+    intercept: bool,
+) -> Result<Exact> {
     let (x, y) = (view(&split.train.x)?, view(&split.train.y)?);
+    if !intercept && loss != LossKind::Mse {
+        anyhow::bail!(
+            "the exact {} solver fits an intercept; --no-intercept is for least squares (--loss mse)",
+            loss.name()
+        );
+    }
     let start = Instant::now();
     let (fit, method) = match loss {
-        LossKind::Mse => (
-            least_squares(x, y, l2)?,
-            if l2 > 0.0 {
-                "ridge (Cholesky)"
-            } else {
-                "least squares (Cholesky)"
-            },
-        ),
+        LossKind::Mse => {
+            let s = LeastSquares {
+                intercept,
+                l2,
+                ..Default::default()
+            }
+            .fit(x, y)?;
+            let method = match (s.method, l2 > 0.0) {
+                (Method::Qr, false) => "least squares (Householder QR in double-double arithmetic)",
+                (Method::Qr, true) => "ridge (Householder QR in double-double arithmetic)",
+                (_, false) => "least squares (one-pass moments, Cholesky)",
+                (_, true) => "ridge (one-pass moments, Cholesky)",
+            };
+            (s.fit, method)
+        }
         LossKind::L1 => (
             least_absolute_deviations(x, y, Irls::default())?,
             "least absolute deviations (IRLS, then the exact LP vertex)",
@@ -93,7 +112,7 @@ pub fn solve(split: &Split, loss: LossKind, l2: f64, features: &[String]) -> Res
         fit,
         method,
         seconds,
-        bias: true,
+        bias: intercept,
     })
 }
 
@@ -197,8 +216,9 @@ pub fn compare_if<B: Backend>(
     if !forced && !small_enough(split) {
         return None;
     }
-    let compared =
-        solve(split, loss, 0.0, features).and_then(|exact| report(split, loss, gd, &exact, device));
+    let intercept = gd.linear.bias.is_some();
+    let compared = solve(split, loss, 0.0, features, intercept)
+        .and_then(|exact| report(split, loss, gd, &exact, device));
     match compared {
         Ok(report) => Some(report),
         Err(e) => {

@@ -311,6 +311,9 @@ pub fn run<B: AutodiffBackend>(
     if args.robust.is_some() && args.l2 > 0.0 {
         bail!("--robust needs ordinary least squares: ridge (--l2) has no inference table");
     }
+    if args.no_intercept && args.solver == SolverArg::Exact && args.loss != LossArg::Mse {
+        bail!("--no-intercept with --solver exact is for least squares (--loss mse); the l1 and huber solvers fit an intercept");
+    }
     if args.no_intercept && args.standardize {
         bail!("--no-intercept cannot standardize (centring the features adds an intercept back); drop --standardize");
     }
@@ -388,7 +391,7 @@ pub fn run<B: AutodiffBackend>(
                 statistical = Some(st);
                 solved
             } else {
-                exact::solve(split, config.loss, args.l2, features)?
+                exact::solve(split, config.loss, args.l2, features, !args.no_intercept)?
             };
             // Scored on the f64 rows when there are (an f64 model keeps their digits).
             let (trained, report) = match &data.wide {

@@ -90,7 +90,7 @@ pub fn run<B: AutodiffBackend>(
         }
         SolverArg::Exact => {
             println!("\n3. Solving for the L1 optimum exactly (least absolute deviations)");
-            let solved = exact::solve(&split, config.loss, 0.0, &names("x"))?;
+            let solved = exact::solve(&split, config.loss, 0.0, &names("x"), true)?;
             let trained = exact::trained_from_exact::<B>(&solved, &split, config.loss, device)?;
             let report = exact::report(&split, config.loss, &trained.model, &solved, device)?;
             (trained, Some(report))
