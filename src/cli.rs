@@ -118,7 +118,7 @@ pub enum SolverArg {
     /// Gradient descent with the chosen optimizer.
     Gd,
     /// The loss's exact minimizer: least squares (mse, with --l2 for ridge), least absolute
-    /// deviations (l1) or Huber regression (huber), by Cholesky or IRLS.
+    /// deviations (l1) or Huber regression (huber), by QR (double-double) or Cholesky, or IRLS.
     Exact,
 }
 

@@ -153,7 +153,7 @@ fn gradient_descent_reports_its_gap_to_the_optimum() {
         ],
     );
     assert!(
-        stdout.contains("Exact optimum (least squares (Cholesky)"),
+        stdout.contains("Exact optimum (least squares (Householder QR in double-double"),
         "{stdout}"
     );
     assert!(stdout.contains("Gradient descent: train loss"), "{stdout}");
