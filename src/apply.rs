@@ -68,6 +68,7 @@ pub fn evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<(
         .into_scalar()
         .elem::<f64>()
     });
+    let report = crate::html::evaluate(args, &model, &meta, &table, &pred, &metrics, loss)?;
     if args.json {
         let e = Evaluation {
             rows: table.data.len(),
@@ -88,6 +89,9 @@ pub fn evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<(
         println!("   {name} loss: {v}");
     }
     print!("{}", metrics_table(&[("data", &metrics)], &table.targets));
+    if let Some(path) = report {
+        println!("   Report: {}", path.display());
+    }
     Ok(())
 }
 

@@ -26,7 +26,7 @@ nav a, a { color: var(--accent); }
 .headline dd { margin: 0; font-size: 18px; font-variant-numeric: tabular-nums; }
 .notes { background: #f6f8fc; border-left: 4px solid var(--accent); padding: 8px 14px; margin: 16px 0; }
 .notes p { margin: 4px 0; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); gap: 14px; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 14px; }
 .grid .wide { grid-column: 1 / -1; }
 figure { margin: 0; border: 1px solid var(--rule); border-radius: 6px; padding: 6px; }
 .plot { height: 420px; }
@@ -35,7 +35,7 @@ figcaption p { margin: 2px 0; }
 table { border-collapse: collapse; margin: 6px 0 12px; font-variant-numeric: tabular-nums; }
 th, td { padding: 4px 12px; border-bottom: 1px solid var(--rule); text-align: right; vertical-align: top; }
 th { background: #f6f8fc; }
-th:first-child, td:first-child, td.text { text-align: left; }
+th:first-child, td:first-child, .text { text-align: left; }
 td.text { max-width: 760px; overflow-wrap: anywhere; }
 ul.files { columns: 2; padding-left: 20px; }
 footer { margin-top: 36px; padding-top: 10px; padding-bottom: 24px; border-top: 1px solid var(--rule);
@@ -125,8 +125,13 @@ fn signed(v: f64) -> String {
 
 fn table(out: &mut String, head: &[&str], rows: &[Vec<String>], text_columns: &[usize]) {
     out.push_str("<table><thead><tr>");
-    for h in head {
-        let _ = write!(out, "<th>{}</th>", escape(h));
+    for (i, h) in head.iter().enumerate() {
+        let class = if text_columns.contains(&i) {
+            " class=\"text\""
+        } else {
+            ""
+        };
+        let _ = write!(out, "<th{class}>{}</th>", escape(h));
     }
     out.push_str("</tr></thead><tbody>");
     for row in rows {
@@ -192,25 +197,27 @@ pub(crate) fn render(report: &Report, dir: &Path) -> Result<(String, usize), Rep
     // Build every figure first: a data error surfaces before any page is assembled.
     let mut top = Vec::new();
     let loss = report.history.as_ref().map(figures::losses).transpose()?;
+    // The data before and after training side by side, then the losses across the page.
     if let Some(data) = &report.tutorial {
-        // The tutorial's order: the data, the losses while training, the predictions.
         top.push(figures::tutorial(data, false)?);
-        top.extend(loss);
         if data.predictions.is_some() {
             top.push(figures::tutorial(data, true)?);
         }
-    } else if let Some(mut loss) = loss {
+    }
+    if let Some(mut loss) = loss {
         loss.wide = true;
         top.push(loss);
     }
     let mut fits = Vec::new();
     for (i, fit) in report.fits.iter().take(MAX_TARGET_FIGURES).enumerate() {
+        let mut histogram = figures::residual_histogram(i, fit)?;
+        histogram.wide = true;
         fits.push((
             &fit.target,
             vec![
                 figures::predicted_vs_actual(i, fit)?,
                 figures::residuals(i, fit)?,
-                figures::residual_histogram(i, fit)?,
+                histogram,
             ],
         ));
     }

@@ -156,16 +156,18 @@ fn a_full_report_holds_every_section_and_figure() {
     ] {
         assert!(html.contains(text), "{text} missing");
     }
-    // The tutorial's three figures come first, in the tutorial's order.
+    // The tutorial's three figures come first: its data before and after training, then the
+    // losses across the page.
     let at = |s: &str| html.find(s).unwrap();
-    assert!(at("fig-data") < at("fig-loss") && at("fig-loss") < at("fig-predictions"));
+    assert!(at("fig-data") < at("fig-predictions") && at("fig-predictions") < at("fig-loss"));
+    assert!(html.contains("<figure class=\"wide\" data-figure=\"fig-loss\""));
     // 50 data points; 40 + 10 + 10 with predictions; 40 + 10 and 40 + 10 residuals; 3 + 3
     // coefficients.
     assert_eq!(
         attr_counts(&html, "data-markers"),
-        vec![50, 0, 60, 50, 50, 0, 6]
+        vec![50, 60, 0, 50, 50, 0, 6]
     );
-    assert_eq!(attr_counts(&html, "data-lines"), vec![0, 2, 0, 1, 0, 0, 0]);
+    assert_eq!(attr_counts(&html, "data-lines"), vec![0, 0, 2, 1, 0, 0, 0]);
     // 2·∛50 = 7.4 → 8 bins for each of the two sets.
     assert_eq!(attr_counts(&html, "data-bars"), vec![0, 0, 0, 0, 0, 16, 0]);
     assert!(!html.contains("thinned for drawing"), "nothing was thinned");
