@@ -7,8 +7,9 @@
 //! with a linear/log switch, and tables of metrics, the gap to the exact optimum, the run's
 //! configuration and the files it wrote.
 //!
-//! The page needs no network: plotly.js (the bundle the `plotly` crate ships) is written inside
-//! it, and it has no other script, style sheet, font or image to fetch. Series longer than
+//! The page needs no network: plotly.js (the bundle the `plotly` crate ships, taken out of it
+//! at build time) is written inside it, and it has no other script, style sheet, font or image
+//! to fetch. Series longer than
 //! [`MAX_POINTS`] are thinned for drawing, as the PNG charts are, and the page says so. It is
 //! written atomically: to a temporary file beside the target, then renamed over it.
 //!
@@ -77,12 +78,6 @@ pub enum ReportError {
         /// Length of the second.
         right: usize,
     },
-    /// The `plotly` crate no longer ships plotly.js in the form this crate reads.
-    #[error(
-        "the plotly crate's embedded plotly.js was not found where linreg-report looks for it; \
-         this build's plotly version is not supported"
-    )]
-    Bundle,
     /// Writing the page failed.
     #[error("could not write {path}: {source}")]
     Io {
@@ -321,14 +316,19 @@ pub struct Written {
 }
 
 impl Report {
-    /// The page as a string; `dir` is the directory it will be saved in (files written there
-    /// are linked by name).
+    /// The page as a string, and how many figures it draws; `dir` is the directory it will be
+    /// saved in (files written there are linked by name).
     pub fn to_html(&self, dir: &Path) -> Result<(String, usize), ReportError> {
-        page::render(self, dir)
+        let page = page::render(self, dir)?;
+        Ok((
+            [page.head.as_str(), page::PLOTLY_JS, page.body.as_str()].concat(),
+            page.figures,
+        ))
     }
 
     /// Writes the page to `path` atomically (a temporary file beside it, then a rename), so a
-    /// failure never leaves half a page over a good one.
+    /// failure never leaves half a page over a good one. Every figure is built before the
+    /// file is opened: bad data leaves no file at all.
     pub fn write(&self, path: &Path) -> Result<Written, ReportError> {
         let io = |source| ReportError::Io {
             path: path.to_path_buf(),
@@ -342,17 +342,27 @@ impl Report {
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| io(std::io::Error::other("the path has no file name")))?;
-        let (html, figures) = self.to_html(dir)?;
+        let page = page::render(self, dir)?;
+        let parts = [
+            page.head.as_bytes(),
+            page::PLOTLY_JS.as_bytes(),
+            page.body.as_bytes(),
+        ];
         let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let result = std::fs::write(&tmp, &html).and_then(|()| std::fs::rename(&tmp, path));
+        let result = std::fs::File::create(&tmp)
+            .and_then(|mut file| {
+                use std::io::Write as _;
+                parts.iter().try_for_each(|part| file.write_all(part))
+            })
+            .and_then(|()| std::fs::rename(&tmp, path));
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
             return Err(io(e));
         }
         Ok(Written {
             path: path.to_path_buf(),
-            bytes: html.len(),
-            figures,
+            bytes: parts.iter().map(|p| p.len()).sum(),
+            figures: page.figures,
         })
     }
 }

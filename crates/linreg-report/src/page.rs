@@ -42,31 +42,26 @@ footer { margin-top: 36px; padding-top: 10px; padding-bottom: 24px; border-top: 
   font-size: 13px; opacity: .8; }
 "#;
 
-/// plotly.js as the `plotly` crate ships it: the first of the scripts its
-/// `Plot::offline_js_sources()` returns (the second, MathJax, draws LaTeX titles, which the
-/// report has none of, and would add 2 MB).
-fn plotly_js(sources: &str) -> Result<&str, ReportError> {
-    const OPEN: &str = "<script type=\"text/javascript\">";
-    let start = sources.find(OPEN).ok_or(ReportError::Bundle)? + OPEN.len();
-    let len = sources[start..]
-        .find("</script>")
-        .ok_or(ReportError::Bundle)?;
-    let js = &sources[start..start + len];
-    if !js.contains("plotly.js v") || !js.contains("newPlot") {
-        return Err(ReportError::Bundle);
-    }
-    Ok(js)
+/// plotly.js as the `plotly` crate ships it, taken out of the crate by `build.rs`.
+pub(crate) const PLOTLY_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/plotly.min.js"));
+
+/// The version of the plotly.js that pages embed (e.g. `3.0.1`), from its licence header.
+pub fn plotly_js_version() -> &'static str {
+    const MARK: &str = "plotly.js v";
+    let at = PLOTLY_JS.find(MARK).map_or(0, |i| i + MARK.len());
+    let len = PLOTLY_JS[at..]
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+        .unwrap_or(0);
+    &PLOTLY_JS[at..at + len]
 }
 
-/// The version of the embedded plotly.js (e.g. `3.0.1`).
-pub fn plotly_js_version() -> Result<String, ReportError> {
-    let sources = plotly::Plot::offline_js_sources();
-    let js = plotly_js(&sources)?;
-    let at = js.find("plotly.js v").ok_or(ReportError::Bundle)? + "plotly.js v".len();
-    Ok(js[at..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
-        .collect())
+/// A page without its plotly.js: `head` ends where the script's text goes, `body` starts
+/// with the script's closing tag. Written around [`PLOTLY_JS`], so the 4.6 MB script is never
+/// copied into another string.
+pub(crate) struct Page {
+    pub(crate) head: String,
+    pub(crate) body: String,
+    pub(crate) figures: usize,
 }
 
 /// Text made safe for HTML content and attribute values.
@@ -192,8 +187,8 @@ fn beside(file: &Path, dir: &Path) -> bool {
         )
 }
 
-/// The whole page, and how many figures it draws.
-pub(crate) fn render(report: &Report, dir: &Path) -> Result<(String, usize), ReportError> {
+/// The page around plotly.js.
+pub(crate) fn render(report: &Report, dir: &Path) -> Result<Page, ReportError> {
     // Build every figure first: a data error surfaces before any page is assembled.
     let mut top = Vec::new();
     let loss = report.history.as_ref().map(figures::losses).transpose()?;
@@ -240,9 +235,7 @@ pub(crate) fn render(report: &Report, dir: &Path) -> Result<(String, usize), Rep
     let count =
         top.len() + fits.iter().map(|f| f.1.len()).sum::<usize>() + coefficient_figures.len();
 
-    let sources = plotly::Plot::offline_js_sources();
-    let js = plotly_js(&sources)?;
-    let mut out = String::with_capacity(js.len() + 256 * 1024);
+    let mut out = String::with_capacity(64 * 1024);
     let title = if report.title.is_empty() {
         "linreg run"
     } else {
@@ -253,9 +246,14 @@ pub(crate) fn render(report: &Report, dir: &Path) -> Result<(String, usize), Rep
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"generator\" content=\"linreg {}\">\n<title>{} · linreg report</title>\n\
-         <style>{STYLE}</style>\n<script>{js}</script>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
+         <style>{STYLE}</style>\n<script>",
         env!("CARGO_PKG_VERSION"),
         escape(title),
+    );
+    let head = std::mem::take(&mut out);
+    let _ = write!(
+        out,
+        "</script>\n</head>\n<body>\n<header>\n<h1>{}</h1>\n",
         escape(title)
     );
     if !report.description.is_empty() {
@@ -445,7 +443,6 @@ pub(crate) fn render(report: &Report, dir: &Path) -> Result<(String, usize), Rep
         }
         out.push_str("</ul>\n</section>\n");
     }
-    let version = plotly_js_version().unwrap_or_default();
     let _ = write!(
         out,
         "</main>\n<footer>Written by linreg. Figures drawn by plotly.js {} (MIT license), embedded in \
@@ -453,11 +450,15 @@ pub(crate) fn render(report: &Report, dir: &Path) -> Result<(String, usize), Rep
          the PyTorch tutorial “Linear Models” (<span style=\"color:{TRAIN_COLOR}\">■</span> \
          training, <span style=\"color:{}\">■</span> test, <span style=\"color:{}\">■</span> \
          predictions).</footer>\n</body>\n</html>\n",
-        escape(&version),
+        escape(plotly_js_version()),
         crate::TEST_COLOR,
         crate::PREDICTION_COLOR
     );
-    Ok((out, count))
+    Ok(Page {
+        head,
+        body: out,
+        figures: count,
+    })
 }
 
 fn coefficient_table(out: &mut String, c: &crate::Coefficients) {
@@ -542,24 +543,18 @@ mod tests {
     }
 
     #[test]
-    fn the_plotly_bundle_is_found_and_mathjax_left_out() {
-        let sources = plotly::Plot::offline_js_sources();
-        let js = plotly_js(&sources).unwrap();
-        assert!(js.len() > 1_000_000, "the full plotly.js bundle");
+    fn the_plotly_bundle_is_embedded_without_mathjax() {
+        assert!(PLOTLY_JS.len() > 1_000_000, "the full plotly.js bundle");
+        assert!(PLOTLY_JS.starts_with("/**\n* plotly.js v3.0.1"));
         assert!(
-            !js.contains("__webpack_modules__"),
-            "MathJax (tex-svg) is the second script"
+            !PLOTLY_JS.contains("__webpack_modules__"),
+            "MathJax (tex-svg) is the second script of the plotly crate's sources"
         );
-        assert!(sources.len() > js.len() + 1_000_000);
-        assert_eq!(plotly_js_version().unwrap(), "3.0.1");
-        assert!(matches!(
-            plotly_js("<p>no script</p>"),
-            Err(ReportError::Bundle)
-        ));
-        assert!(matches!(
-            plotly_js("<script type=\"text/javascript\">alert(1)</script>"),
-            Err(ReportError::Bundle)
-        ));
+        assert!(
+            !PLOTLY_JS.contains("</script"),
+            "the script cannot close itself early"
+        );
+        assert_eq!(plotly_js_version(), "3.0.1");
     }
 
     #[test]
