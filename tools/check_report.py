@@ -102,6 +102,18 @@ HOVER_JS = r"""
 """
 
 
+# Leaves a hover label on a prediction, for the top-of-page screenshot.
+SHOW_HOVER_JS = r"""
+(async () => {
+  const pred = document.querySelector('figure[data-figure="fig-predictions"] .plotly-graph-div');
+  const gd = pred || document.querySelector('figure[data-figure] .plotly-graph-div');
+  Plotly.Fx.hover(gd, [{curveNumber: pred ? 2 : 0, pointNumber: pred ? 4 : 0}]);
+  await new Promise(r => setTimeout(r, 100));
+  return true;
+})()
+"""
+
+
 def find_chromium(explicit):
     if explicit:
         return explicit
@@ -359,11 +371,14 @@ def check(browser, report, args, shot_dir):
     shot.write_bytes(base64.b64decode(png["data"]))
     shots = [shot]
     if args.top_height:
+        # Show what hovering does: the label of one prediction (or the first figure's point).
+        evaluate(browser, session, SHOW_HOVER_JS)
         top = shot.with_name(shot.stem + "-top.png")
         png = browser.send(
             "Page.captureScreenshot",
             {
                 "format": "png",
+                "captureBeyondViewport": True,
                 "clip": {"x": 0, "y": 0, "width": size["width"],
                          "height": min(args.top_height, size["height"]), "scale": args.top_scale},
             },

@@ -31,7 +31,7 @@ mkdir -p "$out"
 
 # The tutorial's figures, with the point counts the tutorial itself draws: 40 training and 10
 # test points, then the 10 predictions too, and the two loss curves.
-python3 tools/check_report.py --screenshot-dir "$out" --top-height 1050 \
+python3 tools/check_report.py --screenshot-dir "$out" --top-height 1212 --top-scale 0.7 \
   --expect fig-data:markers=50 --expect fig-predictions:markers=60 --expect fig-loss:lines=2 \
   "$out/tutorial/report.html"
 python3 tools/check_report.py --screenshot-dir "$out" \
