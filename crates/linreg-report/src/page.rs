@@ -531,7 +531,7 @@ mod tests {
     fn numbers_have_six_significant_digits() {
         assert_eq!(num(0.0), "0");
         assert_eq!(num(0.616_177_916_526_794_4), "0.616178");
-        assert_eq!(num(2859.696_4), "2859.70");
+        assert_eq!(num(2_859.696_4), "2859.70");
         assert_eq!(num(-12.5), "-12.5000");
         assert_eq!(num(0.001), "0.00100000");
         assert_eq!(num(8.990_186e-3), "0.00899019");
