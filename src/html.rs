@@ -355,7 +355,19 @@ pub fn tutorial(
     write(&report, &path).map(Some)
 }
 
-/// One target's actual and predicted values on each set.
+/// Says that only the first targets get figures (the tables list them all).
+fn few_targets_note(targets: &[String]) -> Option<String> {
+    let max = linreg_report::MAX_TARGET_FIGURES;
+    (targets.len() > max).then(|| {
+        format!(
+            "Figures are drawn for the first {max} of {} targets; the tables list all of them.",
+            targets.len()
+        )
+    })
+}
+
+/// Each target's actual and predicted values on each set, for the first
+/// [`linreg_report::MAX_TARGET_FIGURES`] targets (the others are not drawn, so not copied).
 fn fits(
     targets: &[String],
     sets: &[(Role, &Matrix, &Matrix)], // (role, actual, predicted)
@@ -421,7 +433,7 @@ pub fn train<B: Backend>(
             predictions: Some(test_pred.values().to_vec()),
         }
     });
-    let report = Report {
+    let mut report = Report {
         title: format!(
             "linreg train: {} → {}",
             file_name(&args.table.data),
@@ -454,6 +466,7 @@ pub fn train<B: Backend>(
         files: files(summary, summary_path, &path),
         ..from_summary(summary, standardizer)
     };
+    report.notes.extend(few_targets_note(&data.targets));
     write(&report, &path).map(Some)
 }
 
@@ -535,6 +548,7 @@ pub fn evaluate<B: Backend>(
                 meta.standardization.is_some().to_string(),
             ),
         ],
+        notes: few_targets_note(&table.targets).into_iter().collect(),
         files: vec![path.clone()],
         ..Report::default()
     };
@@ -589,6 +603,16 @@ mod tests {
         assert_eq!(rows[3].1, "a, b");
         assert_eq!(rows[4].1, "3, 4");
         assert_eq!(rows[7].1, "0.01");
+    }
+
+    #[test]
+    fn many_targets_are_named_in_a_note() {
+        let names = |n: usize| (0..n).map(|i| format!("y{i}")).collect::<Vec<_>>();
+        assert_eq!(few_targets_note(&names(4)), None);
+        assert_eq!(
+            few_targets_note(&names(7)).unwrap(),
+            "Figures are drawn for the first 4 of 7 targets; the tables list all of them."
+        );
     }
 
     #[test]

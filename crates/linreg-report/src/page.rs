@@ -42,8 +42,9 @@ footer { margin-top: 36px; padding-top: 10px; padding-bottom: 24px; border-top: 
   font-size: 13px; opacity: .8; }
 "#;
 
-/// plotly.js as the `plotly` crate ships it, taken out of the crate by `build.rs`.
-pub(crate) const PLOTLY_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/plotly.min.js"));
+/// plotly.js as the `plotly` crate ships it, taken out of the crate by `build.rs`. A `static`,
+/// not a `const`: a const's 4.6 MB would be copied into every codegen unit that uses it.
+pub(crate) static PLOTLY_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/plotly.min.js"));
 
 /// The version of the plotly.js that pages embed (e.g. `3.0.1`), from its licence header.
 pub fn plotly_js_version() -> &'static str {
