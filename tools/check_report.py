@@ -12,8 +12,9 @@ library only: no pip install, no websocket), and fails when:
   data-markers / data-lines / data-bars attributes (and, with --expect, counts given here),
 - the figures did not render within --timeout seconds (the time they took is printed: it is
   a measurement for BENCHMARKS.md, not a pass/fail line, unless --max-seconds is given),
-- the loss figure's "Log scale" button does not switch its axis to log scale, or hovering a
-  point shows no value.
+- the loss figure's "Log scale" button does not switch its axis to log scale, hovering a point
+  shows no value, a real mouse click on a legend entry does not hide its series, or a real
+  mouse drag across the first figure does not zoom it.
 
 The network is off three ways: Chromium runs in a network namespace of its own when `unshare -n`
 works (root), DevTools emulates an offline network, and a dead proxy catches anything left.
@@ -112,6 +113,80 @@ SHOW_HOVER_JS = r"""
   return true;
 })()
 """
+
+
+# Where the first figure's first legend entry and plot area are, in the viewport.
+TARGETS_JS = r"""
+(() => {
+  const gd = document.querySelector('figure[data-figure] .plotly-graph-div');
+  gd.scrollIntoView({block: 'center'});
+  const box = el => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; };
+  return JSON.stringify({
+    legend: box(gd.querySelector('.legend .traces .legendtoggle')),
+    plot: box(gd.querySelector('.nsewdrag')),
+  });
+})()
+"""
+
+FIRST_STATE_JS = r"""
+(() => {
+  const gd = document.querySelector('figure[data-figure] .plotly-graph-div');
+  const x = gd._fullLayout.xaxis;
+  return JSON.stringify({visible: gd._fullData[0].visible, autorange: x.autorange, range: x.range});
+})()
+"""
+
+RESET_JS = r"""
+(async () => {
+  const gd = document.querySelector('figure[data-figure] .plotly-graph-div');
+  await Plotly.relayout(gd, {'xaxis.autorange': true, 'yaxis.autorange': true});
+  window.scrollTo(0, 0);
+  return true;
+})()
+"""
+
+
+def mouse(browser, session, kind, x, y, buttons):
+    browser.send(
+        "Input.dispatchMouseEvent",
+        {"type": kind, "x": x, "y": y, "button": "left", "buttons": buttons, "clickCount": 1},
+        session,
+    )
+
+
+def clicks_and_drags(browser, session):
+    """Real mouse input on the first figure: a legend click hides and shows a series, a drag
+    zooms. Returns failures."""
+    failures = []
+    where = json.loads(evaluate(browser, session, TARGETS_JS))
+    state = lambda: json.loads(evaluate(browser, session, FIRST_STATE_JS))
+    legend = where["legend"]
+    lx, ly = legend["x"] + legend["w"] / 2, legend["y"] + legend["h"] / 2
+    seen = []
+    for _ in range(2):
+        mouse(browser, session, "mousePressed", lx, ly, 1)
+        mouse(browser, session, "mouseReleased", lx, ly, 0)
+        time.sleep(0.6)  # plotly waits out its double-click delay before toggling
+        seen.append(state()["visible"])
+    if seen != ["legendonly", True]:
+        failures.append(f"clicking the first legend entry twice gave visibility {seen}")
+    before = state()["range"]
+    p = where["plot"]
+    start = (p["x"] + p["w"] * 0.3, p["y"] + p["h"] * 0.3)
+    end = (p["x"] + p["w"] * 0.6, p["y"] + p["h"] * 0.7)
+    mouse(browser, session, "mousePressed", *start, 1)
+    for i in range(1, 6):
+        mouse(browser, session, "mouseMoved",
+              start[0] + (end[0] - start[0]) * i / 5, start[1] + (end[1] - start[1]) * i / 5, 1)
+    mouse(browser, session, "mouseReleased", *end, 0)
+    time.sleep(0.3)
+    after = state()
+    zoomed = after["autorange"] is False and (after["range"][1] - after["range"][0]) < (
+        before[1] - before[0]) * 0.6
+    if not zoomed:
+        failures.append(f"dragging across the first figure did not zoom it: {before} → {after}")
+    evaluate(browser, session, RESET_JS)
+    return failures
 
 
 def find_chromium(explicit):
@@ -351,6 +426,7 @@ def check(browser, report, args, shot_dir):
     hover = evaluate(browser, session, HOVER_JS)
     if not hover:
         failures.append("hovering the first point showed no label")
+    failures += clicks_and_drags(browser, session)
 
     drain(0.3)  # events raised by the checks themselves
     failures += errors
