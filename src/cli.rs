@@ -102,6 +102,11 @@ pub struct TutorialArgs {
     #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub init_bias: Option<f32>,
 
+    /// Start from the parameters of a PyTorch state_dict (`torch.save(model.state_dict(), …)`,
+    /// `.pth`) or a `.safetensors` file holding `linear.weight` [1, 1] and `linear.bias` [1].
+    #[arg(long, value_name = "FILE", conflicts_with = "seed")]
+    pub init_from: Option<PathBuf>,
+
     /// Directory for the model, summary and plots (created if missing).
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
@@ -214,6 +219,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
+    /// Start from the parameters of a PyTorch state_dict (`.pth`) or a `.safetensors` file
+    /// (`linear.weight` [targets, features], `linear.bias` [targets]) instead of a seeded
+    /// draw. They act on the features as the model sees them: standardized unless
+    /// --no-standardize.
+    #[arg(long, value_name = "FILE")]
+    pub init_from: Option<PathBuf>,
+
     /// Standardize the features with the training rows' mean and standard deviation (the
     /// default); the statistics are saved with the model.
     #[arg(long, overrides_with = "no_standardize")]
@@ -305,12 +317,17 @@ pub struct TrainArgs {
 /// `linreg evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// Directory of a saved model (as written by `linreg train` or the tutorial run).
-    #[arg(long, value_name = "DIR")]
+    /// Directory of a saved model (as written by `linreg train` or the tutorial run), or a
+    /// PyTorch `.pth` state_dict or `.safetensors` file (then name its columns with
+    /// --features and --target).
+    #[arg(long, value_name = "DIR|FILE")]
     pub model: PathBuf,
 
     #[command(flatten)]
     pub table: TableArgs,
+
+    #[command(flatten)]
+    pub columns: WeightsColumns,
 
     /// Print the metrics as JSON on stdout.
     #[arg(long)]
@@ -320,16 +337,33 @@ pub struct EvaluateArgs {
 /// `linreg predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Directory of a saved model.
-    #[arg(long, value_name = "DIR")]
+    /// Directory of a saved model, or a PyTorch `.pth` state_dict or `.safetensors` file (then
+    /// name its columns with --features and --target).
+    #[arg(long, value_name = "DIR|FILE")]
     pub model: PathBuf,
 
     #[command(flatten)]
     pub table: TableArgs,
 
+    #[command(flatten)]
+    pub columns: WeightsColumns,
+
     /// Where to write the rows with their predictions. Default: stdout.
     #[arg(long, value_name = "FILE.csv")]
     pub output: Option<PathBuf>,
+}
+
+/// Column names for a model file that has none (`.pth`, `.safetensors`).
+#[derive(Debug, Args)]
+pub struct WeightsColumns {
+    /// With a `.pth`/`.safetensors` model: the table's columns that are its inputs, in order.
+    #[arg(long, value_name = "COL,…", value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+
+    /// With a `.pth`/`.safetensors` model: the names of its outputs, in order (`predict`
+    /// writes `<name>_pred`; `evaluate` scores against these columns).
+    #[arg(long, value_name = "COL[,COL…]", value_delimiter = ',')]
+    pub target: Option<Vec<String>>,
 }
 
 /// `linreg generate`.

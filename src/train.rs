@@ -9,7 +9,9 @@ use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
 use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
 
-use linreg_store::{Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary};
+use linreg_store::{
+    Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, StoreError, Summary,
+};
 
 use crate::artifacts;
 use crate::backend::Placement;
@@ -162,11 +164,27 @@ pub fn run<B: AutodiffBackend>(
             .line("   features standardized with the training rows' mean and standard deviation");
     }
 
-    let model = LrModelConfig::new()
+    let model_config = LrModelConfig::new()
         .with_d_input(features.len())
-        .with_d_output(targets.len())
-        .init::<B>(device)
-        .with_params(&initial_params(features.len(), targets.len(), args.seed))?;
+        .with_d_output(targets.len());
+    let model = match &args.init_from {
+        Some(path) => linreg_store::load_weights::<B>(path, Some(&model_config), device).map_err(
+            |e| match e {
+                StoreError::ShapeDoesNotFit { .. } => anyhow::anyhow!(
+                    "{e} for the {} feature(s) and {} target(s) of {}",
+                    features.len(),
+                    targets.len(),
+                    args.table.data.display()
+                ),
+                other => other.into(),
+            },
+        )?,
+        None => model_config.init::<B>(device).with_params(&initial_params(
+            features.len(),
+            targets.len(),
+            args.seed,
+        ))?,
+    };
     let initial = ParamsJson::from(model.params());
     let (trained, exact_report) = match args.solver {
         SolverArg::Gd => {
@@ -232,10 +250,13 @@ pub fn run<B: AutodiffBackend>(
         backend: placement.backend.into(),
         device: placement.device.clone(),
         seed: Some(args.seed),
-        init: format!(
-            "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
-            args.seed
-        ),
+        init: match &args.init_from {
+            Some(path) => format!("loaded from {}", path.display()),
+            None => format!(
+                "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
+                args.seed
+            ),
+        },
         features: features.clone(),
         targets: targets.clone(),
         rows: Rows {

@@ -45,6 +45,8 @@ pub fn run<B: AutodiffBackend>(
             anyhow::bail!("--{name} must be a finite number");
         }
     }
+    // A start file is read (and checked) before anything is printed.
+    let (model, init) = initial_model::<B>(args, device)?;
 
     println!(
         "linreg: the PyTorch \"Linear Models\" tutorial on Burn (backend {}, device {})",
@@ -63,7 +65,6 @@ pub fn run<B: AutodiffBackend>(
         args.train_fraction * 100.0
     );
 
-    let (model, init) = initial_model::<B>(args, device)?;
     let initial = model.params();
     println!("   Initial parameters ({init}):");
     println!("   {}", state_dict(&initial));
@@ -203,15 +204,21 @@ fn initial_model<B: Backend>(
     device: &B::Device,
 ) -> Result<(LrModel<B>, String)> {
     let config = LrModelConfig::new();
-    let (model, mut source) = match args.seed {
-        Some(seed) => {
+    let (model, mut source) = match (&args.init_from, args.seed) {
+        // Any `Linear(1, 1)` state_dict, such as the one the tutorial saves (the parser refuses
+        // `--seed` beside `--init-from`).
+        (Some(path), _) => {
+            let model = linreg_store::load_weights::<B>(path, Some(&config), device)?;
+            (model, format!("loaded from {}", path.display()))
+        }
+        (None, Some(seed)) => {
             B::seed(device, seed);
             (
                 config.init::<B>(device),
                 format!("drawn by Burn's generator with seed {seed}"),
             )
         }
-        None => {
+        (None, None) => {
             let model = config.init::<B>(device).with_params(&LinearParams {
                 weight: vec![vec![PYTORCH_SEED42_WEIGHT]],
                 bias: vec![PYTORCH_SEED42_BIAS],

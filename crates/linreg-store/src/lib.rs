@@ -38,6 +38,7 @@
 
 mod atomic;
 mod model;
+pub mod pytorch;
 mod summary;
 
 use std::path::PathBuf;
@@ -47,6 +48,10 @@ pub use model::{
     decode_record, encode_record, load_model, parse_model_meta, save_model, ModelInfo, ModelMeta,
     ModelRecorder, StandardizationJson, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION,
     MODEL_META_FILE,
+};
+pub use pytorch::{
+    encode_safetensors, is_weights_path, load_weights, WeightsFormat, MAX_WEIGHTS_BYTES,
+    SAFETENSORS_FILE,
 };
 pub use summary::{
     save_summary, ExactReport, Files, MetricsJson, MetricsPair, Pair, ParamsJson, Rows, Summary,
@@ -144,6 +149,79 @@ pub enum StoreError {
         #[source]
         source: burn::record::RecorderError,
     },
+    /// A weights file has an extension linreg does not read.
+    #[error(
+        "{} is neither a directory a linreg run wrote nor a .pth, .pt or .safetensors file",
+        path.display()
+    )]
+    UnknownWeightsFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A weights file could not be read.
+    #[error("could not read {}", path.display())]
+    ReadWeights {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A weights file is larger than linreg reads.
+    #[error(
+        "{} is {bytes} bytes, more than the {} bytes of the largest weights file linreg reads",
+        path.display(),
+        MAX_WEIGHTS_BYTES
+    )]
+    WeightsTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        bytes: u64,
+    },
+    /// A weights file is not a PyTorch state_dict or safetensors file of tensors.
+    #[error(
+        "{} {reason}; save a state_dict with torch.save(model.state_dict(), PATH) or \
+         safetensors.torch.save_file(model.state_dict(), PATH)",
+        path.display()
+    )]
+    NotWeights {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, as words that follow the file's name.
+        reason: String,
+    },
+    /// A weights file does not hold exactly `linear.weight` (and `linear.bias`).
+    #[error("{}", wrong_keys(path, found))]
+    WrongKeys {
+        /// The file.
+        path: PathBuf,
+        /// The tensor names it holds.
+        found: Vec<String>,
+    },
+    /// A tensor of a weights file has the wrong type, shape or values.
+    #[error("{}: {key} {problem}", path.display())]
+    BadTensor {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's name.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// A weights file's layer does not have the shape the run needs.
+    #[error("{} holds a {found}, but this model needs a {expected}", path.display())]
+    ShapeDoesNotFit {
+        /// The file.
+        path: PathBuf,
+        /// The file's layer.
+        found: String,
+        /// The layer needed.
+        expected: String,
+    },
+    /// The model could not be encoded as safetensors.
+    #[error("could not encode the model as safetensors: {0}")]
+    EncodeWeights(String),
     /// The record's parameters do not have the shape `model.json` gives.
     #[error("{} does not match {}", record.display(), meta.display())]
     RecordMismatch {
@@ -155,6 +233,31 @@ pub enum StoreError {
         #[source]
         source: linreg_model::ModelError,
     },
+}
+
+/// The message of [`StoreError::WrongKeys`].
+fn wrong_keys(path: &std::path::Path, found: &[String]) -> String {
+    let list = if found.is_empty() {
+        "no tensors".to_string()
+    } else {
+        found.join(", ")
+    };
+    let hint = if found
+        .iter()
+        .any(|k| k.ends_with(".linear.weight") || k.ends_with(".linear.bias"))
+    {
+        " (it looks like a training checkpoint or a larger model: save the linear model's own \
+         state_dict)"
+    } else {
+        ""
+    };
+    format!(
+        "{} holds {list}; linreg reads a state_dict with exactly {} [out, in] and, with an \
+         intercept, {} [out], as an nn.Linear attribute named `linear` saves them{hint}",
+        path.display(),
+        pytorch::WEIGHT_KEY,
+        pytorch::BIAS_KEY
+    )
 }
 
 #[cfg(test)]
