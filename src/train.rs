@@ -244,7 +244,8 @@ pub fn run<B: AutodiffBackend>(
         loss: config.loss.name().into(),
         standardizer: data.standardizer.clone(),
     };
-    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
     let final_params = ParamsJson::from(trained.model.params());
     let summary = Summary {
         backend: placement.backend.into(),
@@ -288,6 +289,7 @@ pub fn run<B: AutodiffBackend>(
         files: Files {
             model: model_path.clone(),
             model_meta: meta_path.clone(),
+            model_safetensors: saved.safetensors.clone(),
             plots: plots.clone(),
         },
     };
@@ -296,7 +298,7 @@ pub fn run<B: AutodiffBackend>(
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
     console.line("   Files written:");
-    for path in [&model_path, &meta_path, &summary_path]
+    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
         .into_iter()
         .chain(&plots)
     {

@@ -133,7 +133,8 @@ pub fn run<B: AutodiffBackend>(
         loss: config.loss.name().into(),
         standardizer: None,
     };
-    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
     let (loaded, _) = linreg_store::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
     let reloaded = predict(&loaded, &split.test.x, &inner_device).into_values();
     anyhow::ensure!(
@@ -145,6 +146,19 @@ pub fn run<B: AutodiffBackend>(
         "   Saved to {}; loaded it into a fresh LrModel: its {} test predictions equal the trained model's.",
         model_path.display(),
         reloaded.len()
+    );
+    // The PyTorch copy, read back as PyTorch's keys and layout, must predict the same too.
+    let torch =
+        linreg_store::load_weights::<B::InnerBackend>(&saved.safetensors, None, &inner_device)?;
+    anyhow::ensure!(
+        predict(&torch, &split.test.x, &inner_device).into_values() == predictions,
+        "the model loaded back from {} predicts differently from the trained one",
+        saved.safetensors.display()
+    );
+    println!(
+        "   For PyTorch: {} (loaded_model.load_state_dict(safetensors.torch.load_file(\"{}\"))).",
+        saved.safetensors.display(),
+        saved.safetensors.display()
     );
 
     let summary = Summary {
@@ -183,13 +197,14 @@ pub fn run<B: AutodiffBackend>(
         files: Files {
             model: model_path.clone(),
             model_meta: meta_path.clone(),
+            model_safetensors: saved.safetensors.clone(),
             plots: plots.clone(),
         },
     };
     let summary_path = linreg_store::save_summary(&summary, &args.out)?;
 
     println!("\n5. Files written");
-    for path in [&model_path, &meta_path, &summary_path]
+    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
         .into_iter()
         .chain(&plots)
     {

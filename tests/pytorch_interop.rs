@@ -385,3 +385,141 @@ fn files_that_do_not_fit_are_refused_in_one_sentence_before_any_output() {
     assert!(err.contains("names its own, so leave them out"), "{err}");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
+
+/// `model.safetensors` read with the `safetensors` crate (the format PyTorch's
+/// `safetensors.torch.load_file` reads), not burn-store: PyTorch's keys, layout and type.
+fn read_safetensors(path: &Path) -> (Vec<usize>, Vec<f32>, Vec<f32>) {
+    let bytes = std::fs::read(path).expect("model.safetensors");
+    let st = safetensors::SafeTensors::deserialize(&bytes).expect("a safetensors file");
+    let mut names = st.names();
+    names.sort();
+    assert_eq!(names, ["linear.bias", "linear.weight"]);
+    let values = |name: &str| -> (Vec<usize>, Vec<f32>) {
+        let t = st.tensor(name).expect("tensor");
+        assert_eq!(t.dtype(), safetensors::Dtype::F32, "{name}");
+        let v = t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        (t.shape().to_vec(), v)
+    };
+    let (shape, weight) = values("linear.weight");
+    let (bias_shape, bias) = values("linear.bias");
+    assert_eq!(bias_shape, [shape[0]], "bias [out]");
+    (shape, weight, bias)
+}
+
+/// The f32 values `summary.json` reports (each written as the f64 of the f32).
+fn summary_params(summary: &Value, key: &str) -> (Vec<f32>, Vec<f32>) {
+    let to_f32 = |v: &Value| {
+        let x = f(v);
+        assert_eq!(f64::from(x as f32), x, "an f32 value");
+        x as f32
+    };
+    let weight = summary[key]["weight"]
+        .as_array()
+        .expect("weight")
+        .iter()
+        .flat_map(|row| row.as_array().expect("row").iter().map(to_f32))
+        .collect();
+    let bias = summary[key]["bias"]
+        .as_array()
+        .expect("bias")
+        .iter()
+        .map(to_f32)
+        .collect();
+    (weight, bias)
+}
+
+#[test]
+fn every_run_writes_model_safetensors_in_pytorchs_layout() {
+    let dir = temp_dir("safetensors-out");
+    // The tutorial: one feature, so `w·x + b` is the whole computation, as PyTorch does it.
+    run_ok(&dir, &["--out", "tut"]);
+    let (shape, weight, bias) = read_safetensors(&dir.join("tut/model.safetensors"));
+    assert_eq!(shape, [1, 1]);
+    let summary = json(&dir.join("tut/summary.json"));
+    assert_eq!(
+        (weight.clone(), bias.clone()),
+        summary_params(&summary, "final")
+    );
+    assert_eq!(
+        summary["files"]["model_safetensors"],
+        Value::from("tut/model.safetensors")
+    );
+    let data = tutorial_test_rows(&dir);
+    run_ok(
+        &dir,
+        &[
+            "predict", "--model", "tut", "--data", &data, "--output", "p.csv",
+        ],
+    );
+    let text = std::fs::read_to_string(&data).expect("rows");
+    let torch_like: Vec<f32> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().expect("x").parse::<f32>().expect("x") * weight[0] + bias[0])
+        .collect();
+    assert_eq!(predictions(&dir.join("p.csv"), "y_pred"), torch_like);
+
+    // A 3 → 2 model: weight [out, in] holds summary.json's `final` row by row.
+    let table = three_by_two_table(&dir);
+    run_ok(
+        &dir,
+        &[
+            "train",
+            "--data",
+            &table,
+            "--features",
+            "x1,x2,x3",
+            "--target",
+            "p,q",
+            "--epochs",
+            "20",
+            "--out",
+            "multi",
+            "--quiet",
+        ],
+    );
+    let (shape, weight, bias) = read_safetensors(&dir.join("multi/model.safetensors"));
+    assert_eq!(shape, [2, 3]);
+    let summary = json(&dir.join("multi/summary.json"));
+    assert_eq!((weight, bias), summary_params(&summary, "final"));
+    // And it loads back into the same model: `evaluate` scores it like the directory.
+    let score = |model: &str, extra: &[&str]| -> Value {
+        let mut args = vec!["evaluate", "--model", model, "--data", &table, "--json"];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&run_ok(&dir, &args).0).expect("json")
+    };
+    let from_dir = score("multi", &[]);
+    let no_std = dir.join("multi_raw");
+    run_ok(
+        &dir,
+        &[
+            "train",
+            "--data",
+            &table,
+            "--features",
+            "x1,x2,x3",
+            "--target",
+            "p,q",
+            "--epochs",
+            "20",
+            "--no-standardize",
+            "--lr",
+            "0.001",
+            "--out",
+            "multi_raw",
+            "--quiet",
+        ],
+    );
+    let raw_dir = score("multi_raw", &[]);
+    let raw_file = score(
+        &no_std.join("model.safetensors").display().to_string(),
+        &["--features", "x1,x2,x3", "--target", "p,q"],
+    );
+    assert_eq!(raw_dir["metrics"], raw_file["metrics"]);
+    assert!(from_dir["metrics"]["r2"].is_number());
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}

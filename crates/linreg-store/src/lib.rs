@@ -3,7 +3,11 @@
 //! - [`save_model`] / [`load_model`]: a trained [`LrModel`](linreg_model::LrModel) as
 //!   `model.mpk` (Burn's named MessagePack record, full precision) beside `model.json`
 //!   ([`ModelMeta`]: the `LrModelConfig`, the column names, the loss and the standardization),
-//!   so the model can be loaded without knowing its shape.
+//!   so the model can be loaded without knowing its shape, and as `model.safetensors` for
+//!   PyTorch.
+//! - [`load_weights`] / [`encode_safetensors`]: PyTorch's files, a `.pth` state_dict (read)
+//!   and safetensors (read and write), with the keys of PyTorch's `LrModel`: `linear.weight`
+//!   (`[out, in]`) and `linear.bias` ([`pytorch`]).
 //! - [`Summary`] and [`save_summary`]: `summary.json`, what a run did and reached.
 //! - [`write_atomic`] / [`write_all_atomic`]: every file is written to a temporary file beside
 //!   its target and renamed over it, so an interrupted or failed run never leaves half a file
@@ -46,7 +50,7 @@ use std::path::PathBuf;
 pub use atomic::{write_all_atomic, write_atomic};
 pub use model::{
     decode_record, encode_record, load_model, parse_model_meta, save_model, ModelInfo, ModelMeta,
-    ModelRecorder, StandardizationJson, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION,
+    ModelRecorder, SavedModel, StandardizationJson, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION,
     MODEL_META_FILE,
 };
 pub use pytorch::{

@@ -119,19 +119,40 @@ pub fn encode_record<B: Backend>(model: &LrModel<B>) -> Result<Vec<u8>, StoreErr
         .map_err(StoreError::Encode)
 }
 
-/// Saves `model` as `dir/model.mpk` and `dir/model.json`, both or neither; returns their paths.
+/// The files [`save_model`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedModel {
+    /// `model.mpk`, Burn's record.
+    pub record: PathBuf,
+    /// `model.json`, its description.
+    pub meta: PathBuf,
+    /// `model.safetensors`, the same parameters for PyTorch (`linear.weight` `[out, in]`).
+    pub safetensors: PathBuf,
+}
+
+/// Saves `model` as `dir/model.mpk` and `dir/model.json`, and as `dir/model.safetensors` for
+/// PyTorch: all three or none.
 pub fn save_model<B: Backend>(
     model: &LrModel<B>,
     info: &ModelInfo,
     dir: &Path,
-) -> Result<(PathBuf, PathBuf), StoreError> {
+) -> Result<SavedModel, StoreError> {
     let bytes = encode_record(model)?;
     let meta = ModelMeta::new(model, info);
-    let (model_path, meta_path) = (dir.join(MODEL_FILE), dir.join(MODEL_META_FILE));
-    // Both files or neither: a record never sits beside another model's description.
     let meta_bytes = serde_json::to_vec_pretty(&meta).map_err(StoreError::EncodeJson)?;
-    write_all_atomic(&[(&model_path, &bytes), (&meta_path, &meta_bytes)])?;
-    Ok((model_path, meta_path))
+    let safetensors = crate::encode_safetensors(model)?;
+    let saved = SavedModel {
+        record: dir.join(MODEL_FILE),
+        meta: dir.join(MODEL_META_FILE),
+        safetensors: dir.join(crate::SAFETENSORS_FILE),
+    };
+    // All or none: a record never sits beside another model's description or weights.
+    write_all_atomic(&[
+        (&saved.record, &bytes),
+        (&saved.meta, &meta_bytes),
+        (&saved.safetensors, &safetensors),
+    ])?;
+    Ok(saved)
 }
 
 /// Parses and checks `model.json`'s text; `path` names it in errors.
@@ -277,7 +298,12 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         names.sort();
-        assert_eq!(names, ["model.json", "model.mpk"]);
+        assert_eq!(names, ["model.json", "model.mpk", "model.safetensors"]);
+        // The safetensors file holds the same numbers, for PyTorch.
+        let st =
+            crate::load_weights::<B>(&dir.join("model.safetensors"), None, &Default::default())
+                .unwrap();
+        assert_eq!(st.params(), m.params());
         fs::remove_dir_all(dir).unwrap();
     }
 
