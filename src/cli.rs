@@ -291,6 +291,22 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
 
+    /// Every N epochs, save a checkpoint in OUT/checkpoints/epoch-NNNNNNNNN: the model, the
+    /// optimizer's state, the schedule's position, the data order and the history so far.
+    /// Ctrl-C (or SIGTERM) saves one at the end of the current epoch in any case.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+
+    /// How many checkpoints to keep (the newest).
+    #[arg(long, value_name = "K", default_value_t = 2)]
+    pub keep_checkpoints: usize,
+
+    /// Continue a run from a checkpoint (a checkpoint directory, a checkpoints folder or the
+    /// --out of an interrupted run: its newest checkpoint), with the same data and options as
+    /// the run that wrote it. It ends exactly as the uninterrupted run would have.
+    #[arg(long, value_name = "DIR", conflicts_with = "init_from")]
+    pub resume: Option<PathBuf>,
+
     /// `gd` (gradient descent) or `exact` (the loss's exact minimizer, solved directly).
     #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
     pub solver: SolverArg,

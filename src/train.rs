@@ -7,7 +7,11 @@ use burn::tensor::backend::AutodiffBackend;
 use linreg_data::rng::SplitMix64;
 use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
-use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
+use linreg_store::checkpoint::{RunIdentity, RunRecord};
+use linreg_train::{
+    predict, train_checkpointed, LossKind, OptimizerKind, Schedule, TrainConfig, TrainError,
+    Trained,
+};
 
 use linreg_store::{
     Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, StoreError, Summary,
@@ -15,6 +19,7 @@ use linreg_store::{
 
 use crate::artifacts;
 use crate::backend::Placement;
+use crate::checkpoints::{self, Checkpoints, Interrupt};
 use crate::cli::{LossArg, OptimizerArg, ScheduleArg, SolverArg, TrainArgs};
 use crate::exact;
 use crate::report::{metrics_table, Console};
@@ -133,6 +138,16 @@ pub fn run<B: AutodiffBackend>(
 ) -> Result<()> {
     let config = config(args);
     config.validate()?;
+    checkpoints::validate(args)?;
+    if args.solver == SolverArg::Exact && (args.checkpoint_every.is_some() || args.resume.is_some())
+    {
+        bail!(
+            "--checkpoint-every and --resume apply to gradient descent (--solver gd); an exact \
+             solve has no epochs to save or resume"
+        );
+    }
+    // Checkpoints are written into --out during training: refuse a file there now.
+    artifacts::check_out_dir(&args.out)?;
     if !(args.l2.is_finite() && args.l2 >= 0.0) {
         bail!(
             "--l2 = {} is invalid: expected a finite number ≥ 0",
@@ -185,11 +200,67 @@ pub fn run<B: AutodiffBackend>(
             args.seed,
         ))?,
     };
-    let initial = ParamsJson::from(model.params());
+    let mut initial = ParamsJson::from(model.params());
+    let mut init = match &args.init_from {
+        Some(path) => format!("loaded from {}", path.display()),
+        None => format!(
+            "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
+            args.seed
+        ),
+    };
     let (trained, exact_report) = match args.solver {
         SolverArg::Gd => {
-            let trained = train(model, split, &config, device, &mut console)?;
+            // What a checkpoint must match to be resumed here; a resumed run reports the
+            // start of the run it continues.
+            let identity = RunIdentity::new(
+                &config,
+                model.config(),
+                features,
+                targets,
+                data.standardizer.as_ref(),
+                split,
+            );
+            let resumed = match &args.resume {
+                Some(path) => Some(checkpoints::resume::<B>(path, &identity, device)?),
+                None => None,
+            };
+            if let Some(r) = &resumed {
+                initial = r.meta.run.initial.clone();
+                init = r.meta.run.init.clone();
+                console.line(&format!(
+                    "   resuming from {} after epoch {} of {}",
+                    r.dir.display(),
+                    r.meta.epochs_done,
+                    config.epochs
+                ));
+            }
+            let run = RunRecord {
+                identity,
+                initial: initial.clone(),
+                init: init.clone(),
+            };
+            let interrupt = Interrupt::listen()?;
+            console.line(&format!(
+                "   Training {} epochs; Ctrl-C stops after the current epoch and saves a checkpoint.",
+                config.epochs
+            ));
+            let mut saver = Checkpoints::new(args, &config, &run, &interrupt);
+            let result = train_checkpointed(
+                model,
+                split,
+                &config,
+                device,
+                &mut console,
+                &mut saver,
+                resumed.map(|r| r.state),
+            );
             console.finish();
+            let trained = match result {
+                Err(TrainError::Interrupted { epochs_done }) => {
+                    return Err(saver.interrupted(epochs_done, &args.out).into())
+                }
+                other => other?,
+            };
             let stopped = match trained.best_epoch {
                 Some(best) => format!(" (early stop; kept epoch {best})"),
                 None => String::new(),
@@ -251,13 +322,7 @@ pub fn run<B: AutodiffBackend>(
         backend: placement.backend.into(),
         device: placement.device.clone(),
         seed: Some(args.seed),
-        init: match &args.init_from {
-            Some(path) => format!("loaded from {}", path.display()),
-            None => format!(
-                "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
-                args.seed
-            ),
-        },
+        init,
         features: features.clone(),
         targets: targets.clone(),
         rows: Rows {

@@ -41,8 +41,10 @@
 //! ```
 
 mod atomic;
+pub mod checkpoint;
 mod model;
 pub mod pytorch;
+mod record_guard;
 mod summary;
 
 use std::path::PathBuf;
@@ -153,6 +155,24 @@ pub enum StoreError {
         #[source]
         source: burn::record::RecorderError,
     },
+    /// A checkpoint could not be read or is not usable.
+    #[error("{} is not a usable linreg checkpoint: it {reason}", path.display())]
+    Checkpoint {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong, as words that follow "it".
+        reason: String,
+    },
+    /// No checkpoint where one was expected.
+    #[error(
+        "no checkpoint in {}: give a checkpoint directory (…/checkpoints/epoch-000000040), the \
+         checkpoints folder or the --out directory of an interrupted run",
+        path.display()
+    )]
+    NoCheckpoint {
+        /// Where one was looked for.
+        path: PathBuf,
+    },
     /// A weights file has an extension linreg does not read.
     #[error(
         "{} is neither a directory a linreg run wrote nor a .pth, .pt or .safetensors file",
@@ -226,6 +246,20 @@ pub enum StoreError {
     /// The model could not be encoded as safetensors.
     #[error("could not encode the model as safetensors: {0}")]
     EncodeWeights(String),
+    /// The record is not a valid record of the model `model.json` describes.
+    #[error(
+        "{} is corrupt or does not match {}: it {reason}; re-train or restore it",
+        path.display(),
+        meta.display()
+    )]
+    BadRecord {
+        /// The record.
+        path: PathBuf,
+        /// Its description.
+        meta: PathBuf,
+        /// What is wrong, as words that follow "it".
+        reason: String,
+    },
     /// The record's parameters do not have the shape `model.json` gives.
     #[error("{} does not match {}", record.display(), meta.display())]
     RecordMismatch {

@@ -188,6 +188,14 @@ pub fn decode_record<B: Backend>(
     path: &Path,
     meta_path: &Path,
 ) -> Result<LrModel<B>, StoreError> {
+    // Burn decodes tensors without checking them against the model: check first.
+    crate::record_guard::check_model(&bytes, &meta.config).map_err(|reason| {
+        StoreError::BadRecord {
+            path: path.to_path_buf(),
+            meta: meta_path.to_path_buf(),
+            reason,
+        }
+    })?;
     let record = ModelRecorder::default()
         .load(bytes, device)
         .map_err(|source| StoreError::CorruptRecord {
@@ -326,7 +334,7 @@ mod tests {
         save_model(&model(), &info(), &dir).unwrap();
         fs::write(dir.join(MODEL_FILE), b"\x93not a record").unwrap();
         let err = load_err(&dir);
-        assert!(matches!(err, StoreError::CorruptRecord { .. }), "{err}");
+        assert!(matches!(err, StoreError::BadRecord { .. }), "{err}");
         assert!(chain(&err).contains("model.mpk is corrupt"), "{err}");
         fs::write(dir.join(MODEL_META_FILE), b"{").unwrap();
         let err = load_err(&dir);
@@ -346,7 +354,8 @@ mod tests {
         fs::write(dir.join(MODEL_META_FILE), meta).unwrap();
         let err = chain(&load_err(&dir));
         assert!(
-            err.contains("does not match") && err.contains("expected 1→1"),
+            err.contains("does not match")
+                && err.contains("holds a weight of shape [2, 3], but the model's is [1, 1]"),
             "{err}"
         );
         fs::remove_dir_all(dir).unwrap();

@@ -329,7 +329,9 @@ fn describe(c: &LrModelConfig) -> String {
 pub fn encode_safetensors<B: Backend>(model: &LrModel<B>) -> Result<Vec<u8>, StoreError> {
     let mut store = SafetensorsStore::from_bytes(None)
         .with_to_adapter(BurnToPyTorchAdapter)
-        // The convention of PyTorch's tools: tensors in PyTorch's own layout.
+        // One metadata entry, so the header (written from a hash map) is the same every time:
+        // the convention of PyTorch's tools for tensors in PyTorch's own layout.
+        .clear_metadata()
         .metadata("format", "pt");
     model
         .save_into(&mut store)
