@@ -362,6 +362,27 @@ mod tests {
     }
 
     #[test]
+    fn a_parameter_id_burn_cannot_read_is_refused() {
+        // Found by fuzzing (`tests/fuzz_loaders.rs`): Burn panics on such an id.
+        let dir = tmp("bad-id");
+        let m = model();
+        save_model(&m, &info(), &dir).unwrap();
+        let path = dir.join(MODEL_FILE);
+        let mut bytes = fs::read(&path).unwrap();
+        let id = m.linear.weight.id.serialize();
+        let at = bytes
+            .windows(id.len())
+            .position(|w| w == id.as_bytes())
+            .unwrap();
+        bytes[at..at + id.len()].copy_from_slice(b"zzzzzzzzzzzzz");
+        fs::write(&path, bytes).unwrap();
+        let err = load_err(&dir);
+        assert!(matches!(err, StoreError::BadRecord { .. }), "{err}");
+        assert!(err.to_string().contains("valid parameter id"), "{err}");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
     fn standardization_that_would_divide_by_zero_is_refused() {
         let dir = tmp("zero-scale");
         save_model(&model(), &info(), &dir).unwrap();

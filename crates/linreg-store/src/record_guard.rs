@@ -132,6 +132,22 @@ pub fn parse(bytes: &[u8]) -> Result<Node, String> {
         .map_err(|e| format!("is not a Burn record ({e})"))
 }
 
+/// Whether Burn can read `id` as a parameter id. Burn's `ParamId::deserialize` panics on one
+/// it cannot read, and slices out of bounds on a base-32 text longer than 8 bytes, so only the
+/// two forms Burn writes are let through: 13 characters of base-32 (8 bytes), or a UUID.
+fn readable_id(id: &str) -> bool {
+    let base32 = id.len() == 13 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'v'));
+    let uuid = id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        });
+    (base32 || uuid) && burn::module::ParamId::try_deserialize(id).is_some()
+}
+
 /// A tensor item's shape, after checking that its bytes fit it.
 fn tensor(node: &Node, what: &str) -> Result<Vec<usize>, String> {
     let bad = |why: &str| format!("holds a {what} that is not a valid tensor ({why})");
@@ -192,8 +208,8 @@ pub fn check_model(
                 let id = p
                     .get("id")
                     .and_then(Node::as_str)
-                    .filter(|s| !s.is_empty())
-                    .ok_or_else(|| format!("holds a {name} without an id"))?;
+                    .filter(|s| readable_id(s))
+                    .ok_or_else(|| format!("holds a {name} without a valid parameter id"))?;
                 let got = tensor(
                     p.get("param").ok_or(format!("holds no {name} tensor"))?,
                     name,
@@ -270,5 +286,22 @@ fn collect_tensors<'a>(node: &'a Node, out: &mut Vec<&'a Node>) {
         }
         Node::Seq(items) => items.iter().for_each(|i| collect_tensors(i, out)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_burn_cannot_read_are_refused_before_burn_panics_on_them() {
+        // Fuzzing found both: a text that is not base-32 ("Invalid id." panic) and one that
+        // decodes to more than 8 bytes (a slice out of bounds in `try_deserialize`).
+        for id in ["zzzzzzzzzzzzz", "0123456789abcdefghij", "", "0123456789ab"] {
+            assert!(!readable_id(id), "{id}");
+        }
+        let written = burn::module::ParamId::from(123_456_789).serialize();
+        assert!(readable_id(&written), "{written}");
+        assert!(readable_id("67e55044-10b1-426f-9247-bb680e5fe0c8"));
     }
 }
