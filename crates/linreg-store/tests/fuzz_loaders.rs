@@ -17,7 +17,7 @@
 //!
 //! The allocator is capped while each input is loaded: an allocation beyond
 //! [`ALLOCATION_BOUND`] + 16 × the input's size aborts the run (the input is left in the
-//! campaign's directory under the system's temporary directory). A panic is caught, its input
+//! campaign's directory, `/dev/shm/linreg-fuzz-PID-NAME` or under the temporary directory). A panic is caught, its input
 //! saved under `target/fuzz-findings/`, and the campaign fails.
 //!
 //! `cargo test` runs a short pass (`LINREG_FUZZ_INPUTS`, default 300 inputs per campaign). The
@@ -69,9 +69,15 @@ fn inputs() -> usize {
         .unwrap_or(300)
 }
 
-/// A campaign's working directory.
+/// A campaign's working directory: in memory (`/dev/shm`) where there is one, since each
+/// input is written to a file and rewriting files on a disk costs more than loading them;
+/// `LINREG_FUZZ_DIR` chooses another place.
 fn workdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("linreg-fuzz-{}-{name}", std::process::id()));
+    let base = std::env::var_os("LINREG_FUZZ_DIR")
+        .map(PathBuf::from)
+        .or_else(|| Some(PathBuf::from("/dev/shm")).filter(|p| p.is_dir()))
+        .unwrap_or_else(std::env::temp_dir);
+    let dir = base.join(format!("linreg-fuzz-{}-{name}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
