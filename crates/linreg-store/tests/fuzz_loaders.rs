@@ -582,3 +582,47 @@ fn fuzz_csv() {
     );
     fs::remove_dir_all(dir).unwrap();
 }
+
+/// A pickle that makes burn-store's reader copy as much as the guard lets through (memo
+/// fetches doubling a list up to the work limit): refused or read, its reading stays within
+/// the heap bound, and the guard's estimate covers what the reader really allocates.
+#[test]
+fn a_pickle_at_the_guards_work_limit_stays_within_the_bound() {
+    let dir = workdir("pth-limit");
+    let path = dir.join("model.pth");
+    let entries = unzip(&fixture("lr_model_seed42.pth"));
+    let device = Default::default();
+    let mut peaks = Vec::new();
+    for rounds in [8, 14, 15, 16, 17, 19, 22] {
+        // [] → memo 0; then `rounds` times: [memo 0, memo 0] → memo 0.
+        let mut p = vec![0x80, 2, b']', b'q', 0];
+        for _ in 0..rounds {
+            p.extend([b'(', b'h', 0, b'h', 0, b'l', b'q', 0]);
+        }
+        p.push(b'.');
+        let passes = linreg_store::pytorch::guard::check_pickle(&p).is_ok();
+        let files: Vec<(String, Vec<u8>)> = entries
+            .iter()
+            .map(|(n, c)| (n.clone(), if n.ends_with(".pkl") { p.clone() } else { c.clone() }))
+            .collect();
+        fs::write(&path, rezip(&files)).unwrap();
+        let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let before = PEAK.current_usage();
+        PEAK.reset_peak_usage();
+        ALLOC
+            .set_limit(ALLOC.allocated() + ALLOCATION_BOUND)
+            .expect("limit");
+        let loaded = load_weights::<B>(&path, None, &device);
+        ALLOC.set_limit(usize::MAX).expect("no limit");
+        let grew = PEAK.peak_usage().saturating_sub(before);
+        // Not a state_dict either way: a list of lists.
+        assert!(loaded.is_err());
+        peaks.push((rounds, passes, grew >> 20));
+    }
+    println!("rounds, passes the guard, MiB grown while loading: {peaks:?}");
+    // The guard stops the doubling before it costs more than its 64 MiB budget.
+    assert!(peaks.iter().any(|&(_, passes, _)| passes));
+    assert!(peaks.iter().any(|&(_, passes, _)| !passes));
+    assert!(peaks.iter().all(|&(_, _, mib)| mib <= 64), "{peaks:?}");
+    fs::remove_dir_all(dir).unwrap();
+}

@@ -32,7 +32,7 @@ pub const MAX_DEPTH: u32 = 64;
 /// generously (each object counted as [`OBJECT_BYTES`] plus its text).
 pub const MAX_PICKLE_WORK: u64 = 64 << 20;
 /// The estimated size of one pickle object in burn-store's reader.
-pub const OBJECT_BYTES: u64 = 96;
+pub const OBJECT_BYTES: u64 = 160;
 
 /// Why a `.pth` was refused before reading, in words that finish "the file …".
 pub type Refusal = String;
