@@ -309,10 +309,11 @@ fn interrupt(name: &str, signal: &str, want_code: i32) {
         );
     }
     let pid = child.id().to_string();
-    let status = Command::new("kill")
-        .args([signal, &pid])
+    // The shell's own `kill` (no procps needed), as a user's `kill -INT PID` would.
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill {signal} {pid}")])
         .status()
-        .expect("kill");
+        .expect("sh runs");
     assert!(status.success());
     let out = child.wait_with_output().expect("exits");
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -1,8 +1,8 @@
 //! Fuzzing every loader linreg reads files with: no input may panic, hang, or allocate more
 //! than a stated bound.
 //!
-//! One campaign per format, each from valid seed files mutated by a seeded engine
-//! (`fuzz/mutate.rs`: bit flips, interesting integers, cut, repeated and spliced ranges, and
+//! One campaign per format, each from valid seed files (fixed parameters; Burn draws the
+//! parameter ids of the seed records) mutated by a seeded engine (`fuzz/mutate.rs`: bit flips, interesting integers, cut, repeated and spliced ranges, and
 //! for text formats numbers and lines), plus random bytes, and for `.pth` and safetensors
 //! mutations of the inner parts (the pickle, the tensors, the header) re-wrapped in a valid
 //! container so that they reach the parsers behind the checksums:
@@ -450,16 +450,14 @@ fn fuzz_checkpoints() {
             config,
             run: &run,
         };
-        train_checkpointed(
-            LrModelConfig::new().init::<A>(&device),
-            &split,
-            config,
-            &device,
-            &mut (),
-            &mut saver,
-            None,
-        )
-        .unwrap();
+        let start = LrModelConfig::new()
+            .init::<A>(&device)
+            .with_params(&LinearParams {
+                weight: vec![vec![0.5]],
+                bias: vec![0.25],
+            })
+            .unwrap();
+        train_checkpointed(start, &split, config, &device, &mut (), &mut saver, None).unwrap();
         let ckpt = root.join("epoch-000000003");
         let files: Vec<Option<Vec<u8>>> = CHECKPOINT_FILES
             .iter()
@@ -603,7 +601,16 @@ fn a_pickle_at_the_guards_work_limit_stays_within_the_bound() {
         let passes = linreg_store::pytorch::guard::check_pickle(&p).is_ok();
         let files: Vec<(String, Vec<u8>)> = entries
             .iter()
-            .map(|(n, c)| (n.clone(), if n.ends_with(".pkl") { p.clone() } else { c.clone() }))
+            .map(|(n, c)| {
+                (
+                    n.clone(),
+                    if n.ends_with(".pkl") {
+                        p.clone()
+                    } else {
+                        c.clone()
+                    },
+                )
+            })
             .collect();
         fs::write(&path, rezip(&files)).unwrap();
         let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
