@@ -1,6 +1,7 @@
 //! `linreg evaluate` and `linreg predict`: a saved model applied to a CSV table.
 
 use std::io::{ErrorKind, Write};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
@@ -14,19 +15,74 @@ use serde::Serialize;
 
 use linreg_store::{write_atomic, MetricsJson, ModelMeta};
 
-use crate::cli::{EvaluateArgs, PredictArgs, TableArgs};
+use crate::cli::{EvaluateArgs, PredictArgs, TableArgs, WeightsColumns};
 use crate::report::metrics_table;
 use crate::tables::csv_options;
+
+/// Loads a model from a directory a run wrote, or from a PyTorch `.pth`/`.safetensors` file
+/// whose columns `columns` names.
+fn load_model<B: Backend>(
+    path: &Path,
+    columns: &WeightsColumns,
+    device: &B::Device,
+) -> Result<(LrModel<B>, ModelMeta)> {
+    if !linreg_store::is_weights_path(path) {
+        if columns.features.is_some() || columns.target.is_some() {
+            bail!(
+                "--features and --target name the columns of a .pth or .safetensors model; \
+                 the model in {} names its own, so leave them out",
+                path.display()
+            );
+        }
+        return Ok(linreg_store::load_model::<B>(path, device)?);
+    }
+    let model = linreg_store::load_weights::<B>(path, None, device)?;
+    let (d_in, d_out) = (model.d_input(), model.d_output());
+    let (Some(features), Some(targets)) = (&columns.features, &columns.target) else {
+        bail!(
+            "{} holds a {d_in}→{d_out} layer but no column names: name its inputs with \
+             --features COL,… ({d_in}) and its outputs with --target COL,… ({d_out})",
+            path.display()
+        );
+    };
+    for (option, names, want, what) in [
+        ("--features", features, d_in, "inputs"),
+        ("--target", targets, d_out, "outputs"),
+    ] {
+        if names.len() != want {
+            bail!(
+                "{option} names {} column(s) but {} has {want} {what}",
+                names.len(),
+                path.display()
+            );
+        }
+    }
+    let meta = ModelMeta {
+        format: linreg_store::MODEL_FORMAT.into(),
+        version: linreg_store::MODEL_FORMAT_VERSION,
+        config: model.config(),
+        record: path.display().to_string(),
+        features: features.clone(),
+        targets: targets.clone(),
+        loss: None,
+        standardization: None,
+        precision: linreg_store::precision_of::<B>().into(),
+        polynomial: None,
+        exact: None,
+    };
+    Ok((model, meta))
+}
 
 /// Loads the model and reads the table's feature columns (and targets, when `with_targets`),
 /// standardized as the model was trained.
 fn load<B: Backend, T: Real + Element>(
-    model_dir: &std::path::Path,
+    model_dir: &Path,
+    columns: &WeightsColumns,
     table: &TableArgs,
     with_targets: bool,
     device: &B::Device,
 ) -> Result<(LrModel<B>, ModelMeta, Table<T>)> {
-    let (model, meta) = linreg_store::load_model::<B>(model_dir, device)?;
+    let (model, meta) = load_model::<B>(model_dir, columns, device)?;
     if meta.features.is_empty() || meta.targets.is_empty() {
         bail!(
             "{} does not name its feature and target columns (it was saved by an older linreg); \
@@ -85,7 +141,7 @@ fn evaluate_as<B: Backend, T: Real + Element>(
     args: &EvaluateArgs,
     device: &B::Device,
 ) -> Result<()> {
-    let (model, meta, table) = load::<B, T>(&args.model, &args.table, true, device)?;
+    let (model, meta, table) = load::<B, T>(&args.model, &args.columns, &args.table, true, device)?;
     let pred = predict(&model, &table.data.x, device);
     let metrics = Metrics::compute(pred.values(), &table.data.y);
     let loss = loss_kind(&meta).map(|kind| {
@@ -141,7 +197,8 @@ pub fn predict_cmd<B: Backend>(args: &PredictArgs, device: &B::Device) -> Result
 }
 
 fn predict_as<B: Backend, T: Real + Element>(args: &PredictArgs, device: &B::Device) -> Result<()> {
-    let (model, meta, table) = load::<B, T>(&args.model, &args.table, false, device)?;
+    let (model, meta, table) =
+        load::<B, T>(&args.model, &args.columns, &args.table, false, device)?;
     let pred: Matrix = predict(&model, &table.data.x, device);
     let names: Vec<String> = meta.targets.iter().map(|t| format!("{t}_pred")).collect();
     let options = csv_options(&args.table)?;

@@ -102,6 +102,11 @@ pub struct TutorialArgs {
     #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub init_bias: Option<f32>,
 
+    /// Start from the parameters of a PyTorch state_dict (`torch.save(model.state_dict(), …)`,
+    /// `.pth`) or a `.safetensors` file holding `linear.weight` [1, 1] and `linear.bias` [1].
+    #[arg(long, value_name = "FILE", conflicts_with = "seed")]
+    pub init_from: Option<PathBuf>,
+
     /// Directory for the model, summary and plots (created if missing).
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
@@ -247,6 +252,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
+    /// Start from the parameters of a PyTorch state_dict (`.pth`) or a `.safetensors` file
+    /// (`linear.weight` [targets, features], `linear.bias` [targets]) instead of a seeded
+    /// draw. They act on the features as the model sees them: standardized unless
+    /// --no-standardize.
+    #[arg(long, value_name = "FILE")]
+    pub init_from: Option<PathBuf>,
+
     /// Standardize the features with the training rows' mean and standard deviation (the
     /// default); the statistics are saved with the model.
     #[arg(long, overrides_with = "no_standardize")]
@@ -312,6 +324,22 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
 
+    /// Every N epochs, save a checkpoint in OUT/checkpoints/epoch-NNNNNNNNN: the model, the
+    /// optimizer's state, the schedule's position, the data order and the history so far.
+    /// Ctrl-C (or SIGTERM) saves one at the end of the current epoch in any case.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+
+    /// How many checkpoints to keep (the newest).
+    #[arg(long, value_name = "K", default_value_t = 2)]
+    pub keep_checkpoints: usize,
+
+    /// Continue a run from a checkpoint (a checkpoint directory, a checkpoints folder or the
+    /// --out of an interrupted run: its newest checkpoint), with the same data and options as
+    /// the run that wrote it. It ends exactly as the uninterrupted run would have.
+    #[arg(long, value_name = "DIR", conflicts_with = "init_from")]
+    pub resume: Option<PathBuf>,
+
     /// `gd` (gradient descent) or `exact` (the loss's exact minimizer, solved directly).
     #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
     pub solver: SolverArg,
@@ -365,12 +393,17 @@ pub struct TrainArgs {
 /// `linreg evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// Directory of a saved model (as written by `linreg train` or the tutorial run).
-    #[arg(long, value_name = "DIR")]
+    /// Directory of a saved model (as written by `linreg train` or the tutorial run), or a
+    /// PyTorch `.pth` state_dict or `.safetensors` file (then name its columns with
+    /// --features and --target).
+    #[arg(long, value_name = "DIR|FILE")]
     pub model: PathBuf,
 
     #[command(flatten)]
     pub table: TableArgs,
+
+    #[command(flatten)]
+    pub columns: WeightsColumns,
 
     /// Print the metrics as JSON on stdout.
     #[arg(long)]
@@ -388,16 +421,33 @@ pub struct EvaluateArgs {
 /// `linreg predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Directory of a saved model.
-    #[arg(long, value_name = "DIR")]
+    /// Directory of a saved model, or a PyTorch `.pth` state_dict or `.safetensors` file (then
+    /// name its columns with --features and --target).
+    #[arg(long, value_name = "DIR|FILE")]
     pub model: PathBuf,
 
     #[command(flatten)]
     pub table: TableArgs,
 
+    #[command(flatten)]
+    pub columns: WeightsColumns,
+
     /// Where to write the rows with their predictions. Default: stdout.
     #[arg(long, value_name = "FILE.csv")]
     pub output: Option<PathBuf>,
+}
+
+/// Column names for a model file that has none (`.pth`, `.safetensors`).
+#[derive(Debug, Args)]
+pub struct WeightsColumns {
+    /// With a `.pth`/`.safetensors` model: the table's columns that are its inputs, in order.
+    #[arg(long, value_name = "COL,…", value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+
+    /// With a `.pth`/`.safetensors` model: the names of its outputs, in order (`predict`
+    /// writes `<name>_pred`; `evaluate` scores against these columns).
+    #[arg(long, value_name = "COL[,COL…]", value_delimiter = ',')]
+    pub target: Option<Vec<String>>,
 }
 
 /// `linreg generate`.

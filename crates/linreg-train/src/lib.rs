@@ -32,6 +32,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod checkpoint;
 mod config;
 mod metrics;
 mod trainer;
@@ -40,9 +41,10 @@ use burn::prelude::*;
 use linreg_data::{Matrix, Real};
 use linreg_model::LrModel;
 
+pub use checkpoint::{Checkpoint, Checkpointer, TrainState};
 pub use config::{LossKind, OptimizerKind, Schedule, TrainConfig};
 pub use metrics::{Metrics, Scores};
-pub use trainer::{train, LogEntry, Progress, Trained, Trainer};
+pub use trainer::{train, train_checkpointed, LogEntry, Progress, Trained, Trainer};
 
 /// Why training stopped without a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -87,6 +89,15 @@ pub enum TrainError {
         /// The learning rate used.
         lr: f64,
     },
+    /// Training was asked to stop (Ctrl-C) after a checkpoint was saved.
+    #[error("training was interrupted after epoch {epochs_done}")]
+    Interrupted {
+        /// Epochs completed and saved.
+        epochs_done: usize,
+    },
+    /// A checkpoint could not be saved or restored.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 /// A number as a person would type it: `0.01`, `1e38`.

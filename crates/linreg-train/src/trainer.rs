@@ -16,6 +16,7 @@ use linreg_data::{rng, Dataset, Split};
 use linreg_model::LrModel;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{BestModel, Checkpoint, Checkpointer, OptimizerRecord, TrainState};
 use crate::{to_matrix, to_tensor, Metrics, OptimizerKind, Scores, TrainConfig, TrainError};
 
 /// One evaluation during training.
@@ -135,6 +136,28 @@ impl<B: AutodiffBackend> Optim<B> {
             Self::Sgd(o) => o.step(lr, model, grads),
             Self::Adam(o) => o.step(lr, model, grads),
             Self::AdamW(o) => o.step(lr, model, grads),
+        }
+    }
+
+    /// The optimizer's state, as Burn records it.
+    fn record(&self) -> OptimizerRecord<B> {
+        match self {
+            Self::Sgd(o) => OptimizerRecord::Sgd(o.to_record()),
+            Self::Adam(o) => OptimizerRecord::Adam(o.to_record()),
+            Self::AdamW(o) => OptimizerRecord::AdamW(o.to_record()),
+        }
+    }
+
+    /// This optimizer with a recorded state, which must be of the same optimizer.
+    fn with_record(self, record: OptimizerRecord<B>) -> Result<Self, TrainError> {
+        match (self, record) {
+            (Self::Sgd(o), OptimizerRecord::Sgd(r)) => Ok(Self::Sgd(o.load_record(r))),
+            (Self::Adam(o), OptimizerRecord::Adam(r)) => Ok(Self::Adam(o.load_record(r))),
+            (Self::AdamW(o), OptimizerRecord::AdamW(r)) => Ok(Self::AdamW(o.load_record(r))),
+            _ => Err(TrainError::Checkpoint(
+                "the checkpoint holds the state of another optimizer than the one configured"
+                    .into(),
+            )),
         }
     }
 }
@@ -277,6 +300,32 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 }
 
+/// State export and restore, for checkpoints.
+impl<B: AutodiffBackend> Trainer<B> {
+    /// Epochs run so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
+    }
+
+    /// The optimizer's state (momentum buffers, Adam's moments), keyed by parameter id.
+    pub fn optimizer_record(&self) -> OptimizerRecord<B> {
+        self.optim.record()
+    }
+
+    /// Continues after `epochs_done` epochs with the optimizer's recorded state: the schedule
+    /// and the mini-batch order pick up at that epoch.
+    pub fn restore(
+        &mut self,
+        epochs_done: usize,
+        optimizer: OptimizerRecord<B>,
+    ) -> Result<(), TrainError> {
+        let fresh = Optim::new(&self.config);
+        self.optim = std::mem::replace(&mut self.optim, fresh).with_record(optimizer)?;
+        self.epoch = epochs_done;
+        Ok(())
+    }
+}
+
 fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
     t.into_scalar().elem::<f64>()
 }
@@ -287,11 +336,26 @@ fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
 /// are read back from the device only when they are reported or early stopping needs them, so
 /// the loop itself does not wait on the device.
 pub fn train<B: AutodiffBackend>(
+    model: LrModel<B>,
+    split: &Split,
+    config: &TrainConfig,
+    device: &B::Device,
+    progress: &mut dyn Progress,
+) -> Result<Trained<B>, TrainError> {
+    train_checkpointed(model, split, config, device, progress, &mut (), None)
+}
+
+/// [`train`], handing a [`TrainState`] to `checkpointer` after the epochs it asks for, and
+/// starting from `resume` when given (then `model` only supplies the shape and the device).
+/// A run resumed from a state ends exactly as the run that saved it would have.
+pub fn train_checkpointed<B: AutodiffBackend>(
     mut model: LrModel<B>,
     split: &Split,
     config: &TrainConfig,
     device: &B::Device,
     progress: &mut dyn Progress,
+    checkpointer: &mut dyn Checkpointer<B>,
+    resume: Option<TrainState<B>>,
 ) -> Result<Trained<B>, TrainError> {
     let mut trainer = Trainer::new(&model, split, config, device)?;
     let diverged = |which, value: f64, epoch| TrainError::Diverged {
@@ -310,8 +374,22 @@ pub fn train<B: AutodiffBackend>(
     let mut history = Vec::with_capacity(config.epochs / config.log_every + 1);
     let mut best: Option<(f64, usize, LrModel<B::InnerBackend>)> = None;
     let mut epochs_run = 0;
+    let mut seconds_before = 0.0;
+    let mut first_epoch = 0;
+    if let Some(state) = resume {
+        // Record loading keeps the recorded parameter ids, which the optimizer's state uses.
+        model = model.load_record(state.model);
+        trainer.restore(state.epochs_done, state.optimizer)?;
+        best = state
+            .best
+            .map(|b| (b.test_loss, b.epoch, model.valid().load_record(b.model)));
+        history = state.history;
+        epochs_run = state.epochs_done;
+        first_epoch = state.epochs_done;
+        seconds_before = state.seconds;
+    }
     let start = Instant::now();
-    for epoch in 0..config.epochs {
+    for epoch in first_epoch..config.epochs {
         let lr = trainer.lr();
         let (next, loss) = trainer.step(model);
         model = next;
@@ -346,6 +424,28 @@ pub fn train<B: AutodiffBackend>(
             }
         }
         progress.on_epoch(epoch, config.epochs);
+        let decision = checkpointer.after_epoch(epoch + 1);
+        if decision != Checkpoint::Continue {
+            let state = TrainState {
+                epochs_done: epoch + 1,
+                model: model.clone().into_record(),
+                optimizer: trainer.optimizer_record(),
+                best: best.as_ref().map(|(test_loss, epoch, m)| BestModel {
+                    test_loss: *test_loss,
+                    epoch: *epoch,
+                    model: m.clone().into_record(),
+                }),
+                history: history.clone(),
+                seconds: seconds_before + start.elapsed().as_secs_f64(),
+            };
+            checkpointer.save(state).map_err(TrainError::Checkpoint)?;
+            // Asked to stop after the last epoch, the run is complete: finish it.
+            if decision == Checkpoint::SaveAndStop && epoch + 1 < config.epochs {
+                return Err(TrainError::Interrupted {
+                    epochs_done: epoch + 1,
+                });
+            }
+        }
     }
     let (model, best_epoch) = match best {
         Some((_, at, kept)) => (kept, Some(at)),
@@ -355,7 +455,7 @@ pub fn train<B: AutodiffBackend>(
     let train_loss = finite("train", trainer.train_loss(&model), last)?;
     let test_loss = finite("test", trainer.test_loss(&model), last)?;
     let (train_metrics, test_metrics) = trainer.scores(&model, split);
-    let seconds = start.elapsed().as_secs_f64();
+    let seconds = seconds_before + start.elapsed().as_secs_f64();
     Ok(Trained {
         model,
         history,
