@@ -1,0 +1,1 @@
+//! CubeCL backends (wgpu, cuda): a kernel that reduces on the device.
