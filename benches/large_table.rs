@@ -15,6 +15,7 @@ use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, SyntheticSpec};
 use linreg_model::LrModelConfig;
 use linreg_solve::{least_squares, least_squares_qr, View};
+use linreg_train::FusedAutodiffBackend;
 use linreg_train::{to_tensor, LossKind, TrainConfig, Trainer};
 
 fn main() {
@@ -145,7 +146,7 @@ fn operations<B: Backend>(name: &str, split: &Split, device: &B::Device) {
     });
 }
 
-fn epochs<B: AutodiffBackend>(name: &str, split: &Split, device: &B::Device) {
+fn epochs<B: FusedAutodiffBackend>(name: &str, split: &Split, device: &B::Device) {
     for (label, batch, n) in [("full batch", None, 5), ("batch 1024", Some(1024), 2)] {
         let config = TrainConfig::new()
             .with_loss(LossKind::Mse)

@@ -14,6 +14,7 @@ use burn::optim::{GradientsParams, Optimizer, SgdConfig};
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
+use linreg_train::FusedAutodiffBackend;
 use linreg_train::{to_tensor, train, TrainConfig, Trainer};
 
 const REPS: usize = 15;
@@ -43,7 +44,7 @@ fn start<B: AutodiffBackend>(device: &B::Device) -> LrModel<B> {
         .expect("params")
 }
 
-fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
+fn bench<B: FusedAutodiffBackend>(name: &str, device: &B::Device) {
     println!("{name}:");
     let split = Split::ordered(LineSpec::default().generate().expect("data"), 0.8).expect("split");
     let config = TrainConfig::new();

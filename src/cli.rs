@@ -39,7 +39,8 @@ pub struct Cli {
     #[command(flatten)]
     pub tutorial: TutorialArgs,
 
-    /// Where to train and predict. Default: wgpu when this build has it, else ndarray.
+    /// Where to train and predict. Default: cuda, else wgpu, when this build has it; else
+    /// ndarray.
     #[arg(long, value_enum, global = true)]
     pub backend: Option<BackendChoice>,
 }
@@ -110,6 +111,30 @@ pub struct TutorialArgs {
     /// absolute deviations). Either way the run reports how close gradient descent gets.
     #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
     pub solver: SolverArg,
+
+    /// How each training step is computed: `fused` (one pass over the rows: linreg-fused's
+    /// Burn backend extension) or `plain` (Burn's autodiff graph through `Linear` and its loss
+    /// modules, with Burn's optimizers: the reference).
+    #[arg(long, value_enum, default_value_t = TrainStepArg::Fused)]
+    pub train_step: TrainStepArg,
+}
+
+/// How each training step is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainStepArg {
+    /// Loss and gradients in one fused pass over the rows (the default).
+    Fused,
+    /// Burn's autodiff graph and optimizers, operation by operation (the reference).
+    Plain,
+}
+
+impl From<TrainStepArg> for linreg_train::TrainStep {
+    fn from(a: TrainStepArg) -> Self {
+        match a {
+            TrainStepArg::Fused => Self::Fused,
+            TrainStepArg::Plain => Self::Plain,
+        }
+    }
 }
 
 /// How to find the coefficients.
@@ -293,6 +318,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub compare_exact: bool,
 
+    /// How each training step is computed: `fused` (one pass over the rows) or `plain`
+    /// (Burn's autodiff graph and optimizers, the reference).
+    #[arg(long, value_enum, default_value_t = TrainStepArg::Fused)]
+    pub train_step: TrainStepArg,
+
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -367,12 +397,16 @@ pub enum BackendChoice {
     Ndarray,
     /// GPU, through burn-wgpu: Vulkan, Metal, DirectX or OpenGL (cargo feature `wgpu`).
     Wgpu,
+    /// NVIDIA GPU, through burn-cuda (cargo feature `cuda`).
+    Cuda,
 }
 
 impl BackendChoice {
     /// The backend used when `--backend` is not given.
     pub fn default_for_build() -> Self {
-        if cfg!(feature = "wgpu") {
+        if cfg!(feature = "cuda") {
+            Self::Cuda
+        } else if cfg!(feature = "wgpu") {
             Self::Wgpu
         } else {
             Self::Ndarray
@@ -384,6 +418,7 @@ impl BackendChoice {
         match self {
             Self::Ndarray => "ndarray",
             Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
         }
     }
 }

@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use burn::tensor::backend::AutodiffBackend;
 use linreg_data::rng::SplitMix64;
-use linreg_data::{read_table, Columns, CsvOptions, Split, Standardizer, Table};
+use linreg_data::{read_table, Columns, CsvOptions, Dataset, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
-use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
+use linreg_train::{
+    predict, train_on_device, DeviceData, DeviceSplit, FusedAutodiffBackend, LossKind,
+    OptimizerKind, Schedule, TrainConfig, Trained,
+};
 
 use crate::artifacts::{
     self, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary,
@@ -49,6 +51,7 @@ pub fn config(args: &TrainArgs) -> TrainConfig {
         })
         .with_patience(args.patience)
         .with_seed(args.seed)
+        .with_train_step(args.train_step.into())
 }
 
 /// PyTorch's `nn.Linear` initialization, `U(−k, k)` with `k = 1/√inputs`, drawn on the host
@@ -124,7 +127,7 @@ pub fn prepare(args: &TrainArgs, options: &CsvOptions) -> Result<Prepared> {
 }
 
 /// Runs `linreg train` on backend `B`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: FusedAutodiffBackend>(
     args: &TrainArgs,
     device: &B::Device,
     placement: &Placement,
@@ -141,15 +144,24 @@ pub fn run<B: AutodiffBackend>(
         bail!("--l2 applies to --solver exact with --loss mse; for gradient descent use --weight-decay");
     }
     let options = csv_options(&args.table)?;
-    let data = prepare(args, &options)?;
-    let (split, features, targets) = (&data.split, &data.features, &data.targets);
+    let Prepared {
+        split,
+        features,
+        targets,
+        standardizer,
+    } = prepare(args, &options)?;
+    let (features, targets) = (&features, &targets);
+    let rows = Rows {
+        train: split.train.len(),
+        test: split.test.len(),
+    };
 
     let mut console = Console::new(args.quiet || args.json);
     console.line(&format!(
         "linreg train: {} → {} training and {} test rows; {} feature(s) → {} target(s) (backend {}, device {})",
         args.table.data.display(),
-        split.train.len(),
-        split.test.len(),
+        rows.train,
+        rows.test,
         features.len(),
         targets.len(),
         placement.backend,
@@ -157,7 +169,7 @@ pub fn run<B: AutodiffBackend>(
     ));
     console.line(&format!("   features: {}", features.join(", ")));
     console.line(&format!("   targets:  {}", targets.join(", ")));
-    if data.standardizer.is_some() {
+    if standardizer.is_some() {
         console
             .line("   features standardized with the training rows' mean and standard deviation");
     }
@@ -168,9 +180,17 @@ pub fn run<B: AutodiffBackend>(
         .init::<B>(device)
         .with_params(&initial_params(features.len(), targets.len(), args.seed))?;
     let initial = ParamsJson::from(model.params());
-    let (trained, exact_report) = match args.solver {
+    let (trained, exact_report, samples) = match args.solver {
         SolverArg::Gd => {
-            let trained = train(model, split, &config, device, &mut console)?;
+            // The rows move to the device and exist there only, unless the exact comparison
+            // will read them on the host (small tables, or --compare-exact).
+            let compare = args.compare_exact || exact::small_enough(&split);
+            let (on_device, host) = if compare {
+                (DeviceSplit::copied(&split, device), Some(split))
+            } else {
+                (DeviceSplit::new(split, device), None)
+            };
+            let trained = train_on_device(model, on_device.clone(), &config, &mut console)?;
             console.finish();
             let stopped = match trained.best_epoch {
                 Some(best) => format!(" (early stop; kept epoch {best})"),
@@ -180,27 +200,23 @@ pub fn run<B: AutodiffBackend>(
                 "   Trained {} epochs in {:.3} s{stopped}.",
                 trained.epochs_run, trained.seconds
             ));
-            let report = exact::compare_if(
-                args.compare_exact,
-                split,
-                config.loss,
-                &trained.model,
-                features,
-                device,
-            );
-            (trained, report)
+            let report = host.as_ref().and_then(|split| {
+                exact::compare_if(true, split, config.loss, &trained.model, features, device)
+            });
+            let samples = Samples::from_device(&on_device);
+            (trained, report, samples)
         }
         SolverArg::Exact => {
-            let solved = exact::solve(split, config.loss, args.l2, features)?;
-            let trained = exact::trained_from_exact::<B>(&solved, split, config.loss, device)?;
+            let solved = exact::solve(&split, config.loss, args.l2, features)?;
+            let trained = exact::trained_from_exact::<B>(&solved, &split, config.loss, device)?;
             console.line(&format!(
                 "   Solved exactly: {}, {} iteration(s), {:.1} ms.",
                 solved.method,
                 solved.fit.iterations,
                 solved.seconds * 1e3
             ));
-            let report = ExactReport::new(split, config.loss, &trained.model, &solved, device)?;
-            (trained, Some(report))
+            let report = ExactReport::new(&split, config.loss, &trained.model, &solved, device)?;
+            (trained, Some(report), Samples::from_host(&split))
         }
     };
     console.line(&metrics_table(
@@ -219,12 +235,20 @@ pub fn run<B: AutodiffBackend>(
 
     // Nothing is written until training succeeded: a failed run keeps the last good model.
     artifacts::prepare_out_dir(&args.out)?;
-    let plots = draw_plots::<B>(&args.out, &data, &trained, device)?;
+    let one_feature_figure = features.len() == 1 && targets.len() == 1 && standardizer.is_none();
+    let plots = draw_plots::<B>(
+        &args.out,
+        &samples,
+        one_feature_figure,
+        &targets[0],
+        &trained,
+        device,
+    )?;
     let info = ModelInfo {
         features: features.clone(),
         targets: targets.clone(),
         loss: config.loss.name().into(),
-        standardizer: data.standardizer.clone(),
+        standardizer: standardizer.clone(),
     };
     let (model_path, meta_path) = artifacts::save_model(&trained.model, &info, &args.out)?;
     let final_params = ParamsJson::from(trained.model.params());
@@ -238,11 +262,8 @@ pub fn run<B: AutodiffBackend>(
         ),
         features: features.clone(),
         targets: targets.clone(),
-        rows: Rows {
-            train: split.train.len(),
-            test: split.test.len(),
-        },
-        standardized: data.standardizer.is_some(),
+        rows,
+        standardized: standardizer.is_some(),
         epochs: config.epochs,
         epochs_run: trained.epochs_run,
         best_epoch: trained.best_epoch,
@@ -253,7 +274,7 @@ pub fn run<B: AutodiffBackend>(
         batch_size: config.batch_size,
         solver: args.solver.name().into(),
         initial,
-        original_units: final_params.in_original_units(data.standardizer.as_ref()),
+        original_units: final_params.in_original_units(standardizer.as_ref()),
         final_params,
         history: trained.history.clone(),
         train_loss: trained.train_loss,
@@ -284,39 +305,75 @@ pub fn run<B: AutodiffBackend>(
     Ok(())
 }
 
+/// The rows the figures show: at most `linreg_plot::MAX_POINTS` evenly spaced ones per set,
+/// exactly those the plot would keep of all rows, read from wherever the rows are.
+struct Samples {
+    train: Dataset,
+    test: Dataset,
+}
+
+/// Every `⌈n / MAX_POINTS⌉`-th row, as `linreg-plot` thins a series.
+fn plotted_rows(n: usize) -> Vec<usize> {
+    let stride = n.div_ceil(linreg_plot::MAX_POINTS).max(1);
+    (0..n).step_by(stride).collect()
+}
+
+impl Samples {
+    fn from_device<B: burn::prelude::Backend>(data: &DeviceSplit<B>) -> Self {
+        let sample = |d: &DeviceData<B>| d.rows(&plotted_rows(d.len()));
+        Self {
+            train: sample(&data.train),
+            test: sample(&data.test),
+        }
+    }
+
+    fn from_host(split: &Split) -> Self {
+        let sample = |d: &Dataset| {
+            let idx = plotted_rows(d.len());
+            Dataset {
+                x: d.x.select_rows(&idx),
+                y: d.y.select_rows(&idx),
+            }
+        };
+        Self {
+            train: sample(&split.train),
+            test: sample(&split.test),
+        }
+    }
+}
+
 /// The loss curves, and the predictions: the tutorial's x–y figures for one feature,
 /// predicted-vs-actual for the first target otherwise.
-fn draw_plots<B: AutodiffBackend>(
+fn draw_plots<B: FusedAutodiffBackend>(
     dir: &Path,
-    data: &Prepared,
+    samples: &Samples,
+    one_feature_figure: bool,
+    target: &str,
     trained: &Trained<B>,
     device: &B::Device,
 ) -> Result<Vec<PathBuf>> {
-    let split = &data.split;
-    let train_pred = predict(&trained.model, &split.train.x, device);
-    let test_pred = predict(&trained.model, &split.test.x, device);
-    let target = &data.targets[0];
+    let (train, test) = (&samples.train, &samples.test);
+    let train_pred = predict(&trained.model, &train.x, device);
+    let test_pred = predict(&trained.model, &test.x, device);
     let column = |m: &linreg_data::Matrix| m.column_values(0);
     let mut written = crate::report::loss_curves(dir, &trained.history)?;
     for ext in ["png", "svg"] {
         let path = dir.join(format!("predictions.{ext}"));
-        if data.features.len() == 1 && data.standardizer.is_none() {
-            let train = (split.train.x.values(), split.train.y.values());
-            let test = (split.test.x.values(), split.test.y.values());
-            if data.targets.len() == 1 {
-                linreg_plot::plot_predictions(&path, train, test, Some(test_pred.values()))?;
-                written.push(path);
-                let path = dir.join(format!("data.{ext}"));
-                linreg_plot::plot_predictions(&path, train, test, None)?;
-                written.push(path);
-                continue;
-            }
+        if one_feature_figure {
+            let train_xy = (train.x.values(), train.y.values());
+            let test_xy = (test.x.values(), test.y.values());
+            linreg_plot::plot_predictions(&path, train_xy, test_xy, Some(test_pred.values()))?;
+            written.push(path);
+            let path = dir.join(format!("data.{ext}"));
+            linreg_plot::plot_predictions(&path, train_xy, test_xy, None)?;
+            written.push(path);
+            continue;
         }
         linreg_plot::plot_predicted_vs_actual(
             &path,
             target,
-            (&column(&split.train.y), &column(&train_pred)),
-            (&column(&split.test.y), &column(&test_pred)),
+            (&column(&train.y), &column(&train_pred)),
+            (&column(&test.y), &column(&test_pred)),
         )?;
         written.push(path);
     }

@@ -3,14 +3,14 @@
 
 mod common;
 
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
 use common::{assert_close, reference};
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModelConfig};
+use linreg_train::FusedAutodiffBackend;
 use linreg_train::{TrainConfig, Trainer};
 
-fn check_trace<B: AutodiffBackend>(name: &str, device: &B::Device) {
+fn check_trace<B: FusedAutodiffBackend>(name: &str, device: &B::Device) {
     let r = reference();
     let data = LineSpec::default().generate().expect("data");
     // The inputs and targets are PyTorch's, bit for bit.

@@ -22,7 +22,9 @@ use burn_cubecl::tensor::CubeTensor;
 use burn_cubecl::{BoolElement, CubeBackend, CubeRuntime, FloatElement, IntElement};
 use cubecl::prelude::*;
 
-use crate::{check_shapes, reference, FusedLoss, FusedOptions, FusedOutput, FusedRegressionBackend};
+use crate::{
+    check_shapes, reference, FusedLoss, FusedOptions, FusedOutput, FusedRegressionBackend,
+};
 
 /// Residuals held in shared memory per tile (floats): 4 KB.
 const TILE_CAP: u32 = 1024;
@@ -366,8 +368,12 @@ where
         Some(r) => (r.clone(), true, r.dtype),
         // Never read: the kernel is compiled without the index lookup.
         None => {
-            let dummy =
-                empty_device_dtype::<R>(client.clone(), device.clone(), Shape::new([1]), DType::I32);
+            let dummy = empty_device_dtype::<R>(
+                client.clone(),
+                device.clone(),
+                Shape::new([1]),
+                DType::I32,
+            );
             (dummy, false, DType::I32)
         }
     };

@@ -46,6 +46,7 @@
 
 mod autodiff;
 pub mod cascade;
+#[cfg(feature = "ndarray")]
 mod cpu;
 #[cfg(feature = "cubecl")]
 mod cube;
@@ -54,10 +55,11 @@ mod element;
 mod ndarray;
 pub mod reference;
 
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{Int, Tensor, TensorPrimitive};
 
+#[cfg(feature = "ndarray")]
 pub use cpu::CHUNK_WORK;
 pub use element::KernelFloat;
 
@@ -132,6 +134,27 @@ pub trait FusedRegressionBackend: Backend {
     ) -> FusedOutput<Self> {
         reference::fused_regression::<Self>(x, y, weight, bias, rows, options)
     }
+
+    /// `y + alpha·x`, element by element, rounded once: PyTorch's `y.add(x, alpha=alpha)` on
+    /// the CPU, which is how its SGD applies `p − lr·g`. (Burn's `y + x·alpha` rounds twice;
+    /// bit-level parity with PyTorch's optimizer needs the single rounding.)
+    ///
+    /// The default composes `y + x·alpha` (two roundings); the ndarray kernel fuses it.
+    fn fused_axpy(x: FloatTensor<Self>, alpha: f64, y: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_add(y, Self::float_mul_scalar(x, alpha.into()))
+    }
+}
+
+/// An autodiff backend whose inner backend has the fused step too: what a training loop that
+/// trains through autodiff and evaluates on the inner backend needs.
+pub trait FusedAutodiffBackend:
+    AutodiffBackend<InnerBackend: FusedRegressionBackend> + FusedRegressionBackend
+{
+}
+
+impl<B> FusedAutodiffBackend for B where
+    B: AutodiffBackend<InnerBackend: FusedRegressionBackend> + FusedRegressionBackend
+{
 }
 
 fn float<B: Backend, const D: usize>(t: Tensor<B, D>) -> FloatTensor<B> {
@@ -162,6 +185,15 @@ pub fn regression_loss<B: FusedRegressionBackend>(
         FusedOptions::loss(loss),
     );
     tensor(out.loss)
+}
+
+/// `y + alpha·x` with one rounding per element (see [`FusedRegressionBackend::fused_axpy`]).
+pub fn axpy<B: FusedRegressionBackend, const D: usize>(
+    x: Tensor<B, D>,
+    alpha: f64,
+    y: Tensor<B, D>,
+) -> Tensor<B, D> {
+    tensor(B::fused_axpy(float(x), alpha, float(y)))
 }
 
 /// The mean loss and the residual sums (`[2, m]`: `Σ|r|` per output, then `Σr²`) of

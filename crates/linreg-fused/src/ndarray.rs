@@ -6,6 +6,7 @@ use burn::backend::ndarray::{
     FloatNdArrayElement, IntNdArrayElement, NdArray, NdArrayTensor, QuantElement, SharedArray,
 };
 use burn::tensor::backend::Backend;
+use burn::tensor::ops::FloatTensorOps;
 use burn::tensor::ops::{FloatTensor, IntTensor};
 use burn::tensor::{DType, Element, TensorData, TensorMetadata};
 
@@ -145,5 +146,58 @@ where
             // Other or mixed element types: Burn's own operations handle (or refuse) them.
             None => reference::fused_regression::<Self>(x, y, weight, bias, rows, options),
         }
+    }
+
+    fn fused_axpy(x: FloatTensor<Self>, alpha: f64, y: FloatTensor<Self>) -> FloatTensor<Self> {
+        fn fma<T: HostFloat>(
+            x: &NdArrayTensor,
+            alpha: f64,
+            y: &NdArrayTensor,
+        ) -> Option<NdArrayTensor> {
+            let (xs, ys) = (T::values(x)?, T::values(y)?);
+            let a = T::from_f64(alpha);
+            let out = xs
+                .iter()
+                .zip(ys.iter())
+                .map(|(&x, &y)| a.mul_add(x, y))
+                .collect();
+            Some(output(out, y.shape().to_vec()))
+        }
+        let fused = if x.shape() != y.shape() {
+            None
+        } else {
+            match (x.dtype(), y.dtype()) {
+                (DType::F32, DType::F32) => fma::<f32>(&x, alpha, &y),
+                (DType::F64, DType::F64) => fma::<f64>(&x, alpha, &y),
+                _ => None,
+            }
+        };
+        fused.unwrap_or_else(|| Self::float_add(y, Self::float_mul_scalar(x, alpha.into())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::NdArray;
+    use burn::tensor::Tensor;
+
+    use crate::axpy;
+
+    #[test]
+    fn axpy_rounds_once() {
+        let device = Default::default();
+        let xs: Vec<f32> = (1..200).map(|i| i as f32 * 0.013_7).collect();
+        let ys: Vec<f32> = (1..200).map(|i| 1.0 - i as f32 * 0.004_1).collect();
+        let x = Tensor::<NdArray, 1>::from_floats(&xs[..], &device);
+        let y = Tensor::<NdArray, 1>::from_floats(&ys[..], &device);
+        let got: Vec<f32> = axpy(x, -0.01, y).into_data().to_vec().unwrap();
+        let a = -0.01f32;
+        let mut differs = 0;
+        for ((&g, &x), &y) in got.iter().zip(&xs).zip(&ys) {
+            assert_eq!(g.to_bits(), a.mul_add(x, y).to_bits());
+            differs += usize::from(g != y + a * x);
+        }
+        // The single rounding matters for some of these values (it is why the op exists).
+        assert!(differs > 0);
     }
 }

@@ -29,7 +29,10 @@ fn values(n: usize, seed: u64) -> Vec<f32> {
 }
 
 fn matrix<B: Backend>(rows: usize, cols: usize, seed: u64, device: &B::Device) -> Tensor<B, 2> {
-    Tensor::from_data(TensorData::new(values(rows * cols, seed), [rows, cols]), device)
+    Tensor::from_data(
+        TensorData::new(values(rows * cols, seed), [rows, cols]),
+        device,
+    )
 }
 
 fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
@@ -63,7 +66,8 @@ fn kernels_match_reference<B: FusedRegressionBackend>(name: &str, device: &B::De
         let b = Tensor::<B, 1>::from_floats(&values(m, 4)[..], device);
         // A batch: every third row, backwards.
         let batch: Vec<i32> = (0..n as i32).rev().step_by(3).collect();
-        let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(batch.clone(), [batch.len()]), device);
+        let idx =
+            Tensor::<B, 1, Int>::from_data(TensorData::new(batch.clone(), [batch.len()]), device);
         for loss in LOSSES {
             for with_bias in [true, false] {
                 for rows in [None, Some(idx.clone())] {
@@ -197,8 +201,20 @@ fn autodiff_matches_burn_modules<B: AutodiffBackend + FusedRegressionBackend>(
     )
     .mul_scalar(3.0);
     let (fw, fb, _) = grads(&linear, fused);
-    assert_close(&format!("{name}: scaled, selected weight grad"), &fw, &pw, 1e-2, n);
-    assert_close(&format!("{name}: scaled, selected bias grad"), &fb, &pb, 1e-2, n);
+    assert_close(
+        &format!("{name}: scaled, selected weight grad"),
+        &fw,
+        &pw,
+        1e-2,
+        n,
+    );
+    assert_close(
+        &format!("{name}: scaled, selected bias grad"),
+        &fb,
+        &pb,
+        1e-2,
+        n,
+    );
 }
 
 #[cfg(feature = "ndarray")]
