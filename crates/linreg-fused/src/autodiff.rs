@@ -6,9 +6,8 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::Autodiff;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ops::{FloatTensor, IntTensor};
-use burn::tensor::{Shape, TensorMetadata};
 
 use crate::{FusedOptions, FusedOutput, FusedRegressionBackend};
 
@@ -16,7 +15,7 @@ use crate::{FusedOptions, FusedOutput, FusedRegressionBackend};
 #[derive(Debug)]
 struct ParamsBackward<const N: usize>;
 
-impl<B: Backend, const N: usize> Backward<B, N> for ParamsBackward<N> {
+impl<B: FusedRegressionBackend, const N: usize> Backward<B, N> for ParamsBackward<N> {
     /// The gradients of a unit upstream gradient, in the order of the parents.
     type State = [FloatTensor<B>; N];
 
@@ -26,9 +25,7 @@ impl<B: Backend, const N: usize> Backward<B, N> for ParamsBackward<N> {
         let upstream = grads.consume::<B>(&ops.node);
         for (parent, grad) in ops.parents.into_iter().zip(ops.state) {
             if let Some(node) = parent {
-                let rank = grad.shape().num_dims();
-                let scale = B::float_reshape(upstream.clone(), Shape::from(vec![1; rank]));
-                grads.register::<B>(node.id, B::float_mul(grad, scale));
+                grads.register::<B>(node.id, B::fused_scale_grad(grad, upstream.clone()));
             }
         }
     }

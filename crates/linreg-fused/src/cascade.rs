@@ -53,6 +53,10 @@ pub struct Cascade<E> {
     tail: E,
     seen: usize,
     len: usize,
+    /// Position in the current group (grouped region) or vector (leftover vectors).
+    pos: usize,
+    /// Groups completed.
+    groups_done: usize,
 }
 
 /// PyTorch's `CeilLog2`: 1 for `x ≤ 2`, else the number of bits of `x − 1`.
@@ -85,6 +89,8 @@ impl<E: KernelFloat> Cascade<E> {
             tail: E::ZERO,
             seen: 0,
             len,
+            pos: 0,
+            groups_done: 0,
         }
     }
 
@@ -95,13 +101,23 @@ impl<E: KernelFloat> Cascade<E> {
         debug_assert!(e < self.len, "more values than announced");
         self.seen += 1;
         if e < self.grouped {
-            self.acc[0][e % self.group] += v;
-            if (e + 1) % self.group == 0 {
-                self.after_group((e + 1) / self.group);
+            self.acc[0][self.pos] += v;
+            self.pos += 1;
+            if self.pos == self.group {
+                self.pos = 0;
+                self.groups_done += 1;
+                self.after_group(self.groups_done);
             }
         } else if e < self.vectors {
-            self.fold();
-            self.acc[0][e % self.lanes] += v;
+            // The grouped region ends on a group boundary, so `pos` is 0 here at first.
+            if !self.folded {
+                self.fold();
+            }
+            self.acc[0][self.pos] += v;
+            self.pos += 1;
+            if self.pos == self.lanes {
+                self.pos = 0;
+            }
         } else {
             self.tail += v;
         }
@@ -112,14 +128,15 @@ impl<E: KernelFloat> Cascade<E> {
     pub fn push_all(&mut self, values: &[E]) {
         let mut rest = values;
         // Whole groups, while aligned and inside the grouped region.
-        if self.lanes == LANES && self.seen.is_multiple_of(GROUP_MAX) {
+        if self.lanes == LANES && self.pos == 0 {
             while rest.len() >= GROUP_MAX && self.seen + GROUP_MAX <= self.grouped {
                 let (head, tail) = rest.split_at(GROUP_MAX);
                 for (a, &v) in self.acc[0].iter_mut().zip(head) {
                     *a += v;
                 }
                 self.seen += GROUP_MAX;
-                self.after_group(self.seen / GROUP_MAX);
+                self.groups_done += 1;
+                self.after_group(self.groups_done);
                 rest = tail;
             }
         }
@@ -148,9 +165,6 @@ impl<E: KernelFloat> Cascade<E> {
 
     /// Folds the levels into level 0 (the end of ATen's `multi_row_sum`).
     fn fold(&mut self) {
-        if self.folded {
-            return;
-        }
         self.folded = true;
         for j in 1..LEVELS {
             for p in 0..self.group {
@@ -161,9 +175,11 @@ impl<E: KernelFloat> Cascade<E> {
     }
 
     /// The sum. All `len` values must have been pushed.
-    pub fn finish(mut self) -> E {
+    pub fn finish(&mut self) -> E {
         debug_assert_eq!(self.seen, self.len, "fewer values than announced");
-        self.fold();
+        if !self.folded {
+            self.fold();
+        }
         let lanes = self.lanes;
         for k in 1..ILP {
             for lane in 0..lanes {

@@ -91,78 +91,68 @@ impl<E: KernelFloat> Problem<'_, E> {
             .saturating_mul(self.m)
             .max(1);
         let chunks = (work / CHUNK_WORK).clamp(1, MAX_CHUNKS).min(rows.max(1));
-        let per = rows.div_ceil(chunks).max(1);
+        let chunk = |(start, end)| Arch::new().dispatch(ChunkOp { p: self, start, end });
+        if chunks == 1 {
+            return self.finish(rows, chunk((0, rows)));
+        }
+        let per = rows.div_ceil(chunks);
         let ranges: Vec<(usize, usize)> = (0..rows)
             .step_by(per)
             .map(|s| (s, (s + per).min(rows)))
             .collect();
-        let parts: Vec<Partial<E>> = if ranges.len() > 1 {
-            ranges
-                .par_iter()
-                .map(|&(s, e)| {
-                    Arch::new().dispatch(ChunkOp {
-                        p: self,
-                        start: s,
-                        end: e,
-                    })
-                })
-                .collect()
-        } else {
-            ranges
-                .iter()
-                .map(|&(s, e)| {
-                    Arch::new().dispatch(ChunkOp {
-                        p: self,
-                        start: s,
-                        end: e,
-                    })
-                })
-                .collect()
+        let parts: Vec<Partial<f64>> = ranges.par_iter().map(|&r| chunk(r)).collect();
+        // Chunks are added in order, in f64, so the result does not depend on the threads.
+        let mut total = Partial {
+            loss: 0.0,
+            gw: vec![0.0; parts[0].gw.len()],
+            gb: vec![0.0; parts[0].gb.len()],
+            sums: vec![0.0; parts[0].sums.len()],
         };
-        self.combine(rows, parts)
-    }
-
-    fn combine(&self, rows: usize, parts: Vec<Partial<E>>) -> Output<E> {
-        let (d, m) = (self.d, self.m);
-        let mut loss = 0.0f64;
-        let mut gw = vec![0.0f64; if self.gradients { d * m } else { 0 }];
-        let mut gb = vec![0.0f64; if self.gradients { m } else { 0 }];
-        let mut sums = vec![0.0f64; if self.residual_sums { 2 * m } else { 0 }];
         for p in &parts {
-            loss += p.loss.to_f64();
-            // Partial weight gradients are kept per output ([m][d]); the result is [d][m].
-            for j in 0..gw.len() / d.max(1) {
-                for k in 0..d {
-                    gw[k * m + j] += p.gw[j * d + k];
-                }
+            total.loss += p.loss;
+            for (t, v) in total.gw.iter_mut().zip(&p.gw) {
+                *t += v;
             }
-            for (t, v) in gb.iter_mut().zip(&p.gb) {
-                *t += v.to_f64();
+            for (t, v) in total.gb.iter_mut().zip(&p.gb) {
+                *t += v;
             }
-            for (t, v) in sums.iter_mut().zip(&p.sums) {
+            for (t, v) in total.sums.iter_mut().zip(&p.sums) {
                 *t += v;
             }
         }
-        // With one chunk every conversion below is exact, so the result is the chunk's own.
-        let loss = E::from_f64(loss) / E::from_count(rows * m);
+        self.finish(rows, total)
+    }
+
+    /// The outputs from the (added-up) sums. With one chunk every conversion is exact, so the
+    /// results are the chunk's own float sums.
+    fn finish(&self, rows: usize, sums: Partial<f64>) -> Output<E> {
+        let (d, m) = (self.d, self.m);
+        // Partial weight gradients are kept per output ([m][d]); the result is [d][m].
+        let mut weight_grad = vec![E::ZERO; sums.gw.len()];
+        for j in 0..sums.gw.len() / d.max(1) {
+            for k in 0..d {
+                weight_grad[k * m + j] = E::from_f64(sums.gw[j * d + k]);
+            }
+        }
         let to_e = |v: Vec<f64>| v.into_iter().map(E::from_f64).collect();
         Output {
-            loss,
-            weight_grad: to_e(gw),
-            bias_grad: to_e(gb),
-            residual_sums: to_e(sums),
+            loss: E::from_f64(sums.loss) / E::from_count(rows * m),
+            weight_grad,
+            bias_grad: to_e(sums.gb),
+            residual_sums: to_e(sums.sums),
         }
     }
 }
 
-/// One chunk's sums.
-struct Partial<E> {
-    loss: E,
-    /// `[m][d]`, in f64 (sums of 256-row blocks).
-    gw: Vec<f64>,
-    gb: Vec<E>,
-    /// `[2][m]` in f64.
-    sums: Vec<f64>,
+/// One chunk's sums, in f64 (each exactly the chunk's own float sum, or a sum of 256-row
+/// block sums for the weight gradient).
+struct Partial<F> {
+    loss: F,
+    /// `[m][d]`.
+    gw: Vec<F>,
+    gb: Vec<F>,
+    /// `[2][m]`.
+    sums: Vec<F>,
 }
 
 /// One chunk of rows, compiled for the best instruction set the CPU has (pulp's dispatch).
@@ -173,61 +163,83 @@ struct ChunkOp<'p, 'a, E> {
 }
 
 impl<E: KernelFloat> WithSimd for ChunkOp<'_, '_, E> {
-    type Output = Partial<E>;
+    type Output = Partial<f64>;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Partial<E> {
-        chunk(self.p, self.start, self.end)
+    fn with_simd<S: Simd>(self, _simd: S) -> Partial<f64> {
+        let (p, start, end) = (self.p, self.start, self.end);
+        let count = E::from_count(p.len() * p.m);
+        // One copy of the row loop per loss, so the loss is not a branch per element.
+        match p.loss {
+            FusedLoss::L1 => chunk(p, start, end, L1(E::ONE / count)),
+            // mse_loss_backward: (input − target) · (2 / numel), the factor rounded once.
+            FusedLoss::Mse => chunk(
+                p,
+                start,
+                end,
+                Mse(E::from_f64(2.0 / (p.len() * p.m) as f64)),
+            ),
+            FusedLoss::Huber { delta } => chunk(
+                p,
+                start,
+                end,
+                Huber {
+                    scale: E::ONE / count,
+                    delta: E::from_f64(delta),
+                },
+            ),
+        }
     }
 }
 
-/// Constants of the loss: the per-element derivative factor.
+/// A loss term and its derivative, scaled by `1/count` as PyTorch scales it (mean's backward
+/// is `grad / numel`, in the element type).
+trait LossTerms<E>: Copy {
+    fn eval(&self, r: E) -> (E, E);
+}
+
 #[derive(Clone, Copy)]
-struct LossTerms<E> {
-    kind: FusedLoss,
-    /// `1 / count` (L1, Huber) or `2 / count` (MSE), as PyTorch scales the derivative.
+struct L1<E>(E);
+#[derive(Clone, Copy)]
+struct Mse<E>(E);
+#[derive(Clone, Copy)]
+struct Huber<E> {
     scale: E,
     delta: E,
 }
 
-impl<E: KernelFloat> LossTerms<E> {
-    fn new(kind: FusedLoss, count: usize) -> Self {
-        let scale = match kind {
-            // mean's backward: grad / numel, in the element type.
-            FusedLoss::L1 | FusedLoss::Huber { .. } => E::ONE / E::from_count(count),
-            // mse_loss_backward: (input − target) · (2 / numel), the factor rounded once.
-            FusedLoss::Mse => E::from_f64(2.0 / count as f64),
-        };
-        let delta = match kind {
-            FusedLoss::Huber { delta } => E::from_f64(delta),
-            _ => E::ZERO,
-        };
-        Self { kind, scale, delta }
-    }
-
-    /// The loss term of residual `r` and its derivative (already scaled).
+impl<E: KernelFloat> LossTerms<E> for L1<E> {
     #[inline(always)]
     fn eval(&self, r: E) -> (E, E) {
-        match self.kind {
-            FusedLoss::L1 => (r.abs(), r.sign() * self.scale),
-            FusedLoss::Mse => (r * r, r * self.scale),
-            FusedLoss::Huber { .. } => {
-                let a = r.abs();
-                let l = if a < self.delta {
-                    E::HALF * a * a
-                } else {
-                    self.delta * (a - E::HALF * self.delta)
-                };
-                let c = if r < -self.delta {
-                    -self.delta
-                } else if r > self.delta {
-                    self.delta
-                } else {
-                    r
-                };
-                (l, c * self.scale)
-            }
-        }
+        (r.abs(), r.sign() * self.0)
+    }
+}
+
+impl<E: KernelFloat> LossTerms<E> for Mse<E> {
+    #[inline(always)]
+    fn eval(&self, r: E) -> (E, E) {
+        (r * r, r * self.0)
+    }
+}
+
+impl<E: KernelFloat> LossTerms<E> for Huber<E> {
+    #[inline(always)]
+    fn eval(&self, r: E) -> (E, E) {
+        // PyTorch: z < δ ? 0.5·z·z : δ·(z − 0.5·δ); derivative clamp(r, −δ, δ)/numel.
+        let a = r.abs();
+        let term = if a < self.delta {
+            E::HALF * a * a
+        } else {
+            self.delta * (a - E::HALF * self.delta)
+        };
+        let c = if r < -self.delta {
+            -self.delta
+        } else if r > self.delta {
+            self.delta
+        } else {
+            r
+        };
+        (term, c * self.scale)
     }
 }
 
@@ -237,7 +249,7 @@ impl<E: KernelFloat> LossTerms<E> {
 fn dot<E: KernelFloat>(x: &[E], w: &[E]) -> E {
     let split = x.len() / DOT_LANES * DOT_LANES;
     let (xh, xt) = x.split_at(split);
-    let (wh, wt) = w.split_at(split);
+    let (wh, wt) = w.split_at(split.min(w.len()));
     let mut s = E::ZERO;
     if split > 0 {
         let mut acc = [E::ZERO; DOT_LANES];
@@ -246,12 +258,7 @@ fn dot<E: KernelFloat>(x: &[E], w: &[E]) -> E {
                 acc[l] = xc[l].mul_add(wc[l], acc[l]);
             }
         }
-        let a = [
-            acc[0] + acc[4],
-            acc[1] + acc[5],
-            acc[2] + acc[6],
-            acc[3] + acc[7],
-        ];
+        let a = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
         s = (a[0] + a[2]) + (a[1] + a[3]);
     }
     for (&a, &b) in xt.iter().zip(wt) {
@@ -260,80 +267,131 @@ fn dot<E: KernelFloat>(x: &[E], w: &[E]) -> E {
     s
 }
 
+/// The running state of one chunk.
+struct ChunkState<'s, E> {
+    d: usize,
+    m: usize,
+    gradients: bool,
+    residual_sums: bool,
+    /// `wt[j·d + k] = weight[k][j]`.
+    wt: &'s [E],
+    bias: Option<&'s [E]>,
+    /// Weight-gradient terms of the current 256-row block, `[m][d]`.
+    gw_block: &'s mut [E],
+    /// Loss terms of the current 64-row block, row-major.
+    lbuf: &'s mut [E],
+    /// Derivatives of the current 64-row block, `[m][BLOCK]`.
+    gbuf: &'s mut [E],
+    /// `[2][m]` residual sums, f64.
+    sums: &'s mut [f64],
+}
+
+impl<E: KernelFloat> ChunkState<'_, E> {
+    /// One row: predictions, residuals, loss terms, derivatives, weight-gradient terms.
+    #[inline(always)]
+    fn row<L: LossTerms<E>>(&mut self, b: usize, xr: &[E], yr: &[E], loss: L) {
+        let (d, m) = (self.d, self.m);
+        for (j, &yj) in yr.iter().enumerate().take(m) {
+            let dotv = dot(xr, &self.wt[j * d..(j + 1) * d]);
+            let pred = match self.bias {
+                Some(bias) => dotv + bias[j],
+                None => dotv,
+            };
+            let r = pred - yj;
+            let (l, g) = loss.eval(r);
+            self.lbuf[b * m + j] = l;
+            self.gbuf[j * BLOCK + b] = g;
+            if self.gradients {
+                for (acc, &xv) in self.gw_block[j * d..(j + 1) * d].iter_mut().zip(xr) {
+                    *acc = g.mul_add(xv, *acc);
+                }
+            }
+            if self.residual_sums {
+                let r64 = r.to_f64();
+                self.sums[j] += r64.abs();
+                self.sums[m + j] += r64 * r64;
+            }
+        }
+    }
+}
+
 #[inline(always)]
-fn chunk<E: KernelFloat>(p: &Problem<'_, E>, start: usize, end: usize) -> Partial<E> {
+fn chunk<E: KernelFloat, L: LossTerms<E>>(
+    p: &Problem<'_, E>,
+    start: usize,
+    end: usize,
+    loss: L,
+) -> Partial<f64> {
     let (d, m) = (p.d, p.m);
     let len = end - start;
-    let terms = LossTerms::new(p.loss, p.len() * m);
-    // The weight per output, contiguous: wt[j][k] = weight[k][j].
-    let mut wt = vec![E::ZERO; d * m];
+    // One scratch buffer for everything of size d·m or BLOCK·m.
+    let gw_len = if p.gradients { d * m } else { 0 };
+    let mut scratch = vec![E::ZERO; d * m + gw_len + 2 * BLOCK * m];
+    let (wt, rest) = scratch.split_at_mut(d * m);
     for k in 0..d {
         for j in 0..m {
             wt[j * d + k] = p.weight[k * m + j];
         }
     }
-    let mut loss = Cascade::new(len * m);
+    let (gw_block, rest) = rest.split_at_mut(gw_len);
+    let (lbuf, gbuf) = rest.split_at_mut(BLOCK * m);
+    let mut f64s = vec![0.0f64; gw_len + if p.residual_sums { 2 * m } else { 0 }];
+    let (gw_total, sums) = f64s.split_at_mut(gw_len);
+    let mut state = ChunkState {
+        d,
+        m,
+        gradients: p.gradients,
+        residual_sums: p.residual_sums,
+        wt,
+        bias: p.bias,
+        gw_block,
+        lbuf,
+        gbuf,
+        sums,
+    };
+    let mut loss_sum = Cascade::new(len * m);
     let mut gb: Vec<Cascade<E>> = if p.gradients {
         (0..m).map(|_| Cascade::new(len)).collect()
     } else {
         Vec::new()
     };
-    let mut gw_total = vec![0.0f64; if p.gradients { d * m } else { 0 }];
-    let mut gw_block = vec![E::ZERO; if p.gradients { d * m } else { 0 }];
-    let mut sums = vec![0.0f64; if p.residual_sums { 2 * m } else { 0 }];
-    // Per-block staging: loss terms row-major, derivatives per output.
-    let mut lbuf = vec![E::ZERO; BLOCK * m];
-    let mut gbuf = vec![E::ZERO; BLOCK * m];
-    let mut in_gw_block = 0;
 
+    let mut in_gw_block = 0;
     let mut row = start;
     while row < end {
         let rows = BLOCK.min(end - row);
-        for b in 0..rows {
-            let i = match p.rows {
-                Some(idx) => idx[row + b],
-                None => row + b,
-            };
-            let xr = &p.x[i * d..(i + 1) * d];
-            let yr = &p.y[i * m..(i + 1) * m];
-            for j in 0..m {
-                let dotv = dot(xr, &wt[j * d..(j + 1) * d]);
-                let pred = match p.bias {
-                    Some(bias) => dotv + bias[j],
-                    None => dotv,
-                };
-                let r = pred - yr[j];
-                let (l, g) = terms.eval(r);
-                lbuf[b * m + j] = l;
-                gbuf[j * BLOCK + b] = g;
-                if p.gradients {
-                    for (acc, &xv) in gw_block[j * d..(j + 1) * d].iter_mut().zip(xr) {
-                        *acc = g.mul_add(xv, *acc);
-                    }
-                }
-                if p.residual_sums {
-                    let r64 = r.to_f64();
-                    sums[j] += r64.abs();
-                    sums[m + j] += r64 * r64;
+        match p.rows {
+            Some(idx) => {
+                for (b, &i) in idx[row..row + rows].iter().enumerate() {
+                    state.row(b, &p.x[i * d..(i + 1) * d], &p.y[i * m..(i + 1) * m], loss);
                 }
             }
-            in_gw_block += 1;
-            if p.gradients && in_gw_block == GW_BLOCK {
-                flush(&mut gw_total, &mut gw_block);
-                in_gw_block = 0;
+            None => {
+                let xs = p.x[row * d..(row + rows) * d].chunks_exact(d);
+                let ys = p.y[row * m..(row + rows) * m].chunks_exact(m);
+                for (b, (xr, yr)) in xs.zip(ys).enumerate() {
+                    state.row(b, xr, yr, loss);
+                }
             }
         }
-        loss.push_all(&lbuf[..rows * m]);
+        loss_sum.push_all(&state.lbuf[..rows * m]);
         for (j, c) in gb.iter_mut().enumerate() {
-            c.push_all(&gbuf[j * BLOCK..j * BLOCK + rows]);
+            c.push_all(&state.gbuf[j * BLOCK..j * BLOCK + rows]);
+        }
+        in_gw_block += rows;
+        if p.gradients && in_gw_block == GW_BLOCK {
+            flush(gw_total, state.gw_block);
+            in_gw_block = 0;
         }
         row += rows;
     }
-    flush(&mut gw_total, &mut gw_block);
+    flush(gw_total, state.gw_block);
+    let sums = state.sums.to_vec();
+    f64s.truncate(gw_len);
     Partial {
-        loss: loss.finish(),
-        gw: gw_total,
-        gb: gb.into_iter().map(Cascade::finish).collect(),
+        loss: loss_sum.finish().to_f64(),
+        gw: f64s,
+        gb: gb.iter_mut().map(|c| c.finish().to_f64()).collect(),
         sums,
     }
 }

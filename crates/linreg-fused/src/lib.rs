@@ -143,6 +143,25 @@ pub trait FusedRegressionBackend: Backend {
     fn fused_axpy(x: FloatTensor<Self>, alpha: f64, y: FloatTensor<Self>) -> FloatTensor<Self> {
         Self::float_add(y, Self::float_mul_scalar(x, alpha.into()))
     }
+
+    /// A gradient computed for a unit upstream gradient, times the actual upstream gradient
+    /// of the `[1]` loss (the autodiff backward pass calls this). The default multiplies; a
+    /// backend may skip the multiplication when the upstream gradient is 1, as it is for
+    /// `loss.backward()`.
+    fn fused_scale_grad(grad: FloatTensor<Self>, upstream: FloatTensor<Self>) -> FloatTensor<Self> {
+        scale_by_upstream::<Self>(grad, upstream)
+    }
+}
+
+/// `grad · upstream`, the `[1]` upstream gradient broadcast over `grad`.
+pub(crate) fn scale_by_upstream<B: Backend>(
+    grad: FloatTensor<B>,
+    upstream: FloatTensor<B>,
+) -> FloatTensor<B> {
+    use burn::tensor::{Shape, TensorMetadata};
+    let rank = grad.shape().num_dims();
+    let scale = B::float_reshape(upstream, Shape::from(vec![1; rank]));
+    B::float_mul(grad, scale)
 }
 
 /// An autodiff backend whose inner backend has the fused step too: what a training loop that
@@ -236,6 +255,10 @@ pub(crate) fn check_shapes(
         "fused regression: x, y and weight must be 2-D, got {x:?}, {y:?}, {weight:?}"
     );
     let (n, d, m) = (x[0], x[1], weight[1]);
+    assert!(
+        d > 0 && m > 0,
+        "fused regression: a linear model needs at least one input and one output, got {d}→{m}"
+    );
     assert!(
         y[0] == n && y[1] == m && weight[0] == d,
         "fused regression: x {x:?}, y {y:?} and weight {weight:?} do not fit \

@@ -162,6 +162,8 @@ impl<B: FusedAutodiffBackend> Optim<B> {
 /// ```
 pub struct Trainer<B: FusedAutodiffBackend> {
     optim: Optim<B>,
+    /// The training rows as (untracked) autodiff tensors, made once.
+    train_xy: (Tensor<B, 2>, Tensor<B, 2>),
     train: DeviceData<B::InnerBackend>,
     test: DeviceData<B::InnerBackend>,
     config: TrainConfig,
@@ -196,6 +198,10 @@ impl<B: FusedAutodiffBackend> Trainer<B> {
         }
         Ok(Self {
             optim: Optim::new(config),
+            train_xy: (
+                Tensor::from_inner(data.train.x().clone()),
+                Tensor::from_inner(data.train.y().clone()),
+            ),
             rows: data.train.len(),
             train: data.train,
             test: data.test,
@@ -213,8 +219,7 @@ impl<B: FusedAutodiffBackend> Trainer<B> {
 
     /// The loss of `model` on the training rows `rows` (all when `None`), with its graph.
     fn loss(&self, model: &LrModel<B>, rows: Option<Tensor<B, 1, Int>>) -> Tensor<B, 1> {
-        let x = Tensor::<B, 2>::from_inner(self.train.x().clone());
-        let y = Tensor::<B, 2>::from_inner(self.train.y().clone());
+        let (x, y) = self.train_xy.clone();
         match self.config.train_step {
             TrainStep::Fused => regression_loss(
                 x,
