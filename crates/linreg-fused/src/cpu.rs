@@ -33,8 +33,6 @@ const GW_BLOCK: usize = 256;
 pub const CHUNK_WORK: usize = 1 << 17;
 /// At most this many chunks (each a task for the thread pool).
 const MAX_CHUNKS: usize = 64;
-/// Lanes of the dot products' accumulators.
-const DOT_LANES: usize = 8;
 
 /// One fused step's inputs, as row-major slices.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +72,7 @@ pub struct Output<E> {
     pub residual_sums: Vec<E>,
 }
 
-impl<E: KernelFloat> Problem<'_, E> {
+impl<E: SimdFloat> Problem<'_, E> {
     /// Rows used.
     pub fn len(&self) -> usize {
         match self.rows {
@@ -91,7 +89,13 @@ impl<E: KernelFloat> Problem<'_, E> {
             .saturating_mul(self.m)
             .max(1);
         let chunks = (work / CHUNK_WORK).clamp(1, MAX_CHUNKS).min(rows.max(1));
-        let chunk = |(start, end)| Arch::new().dispatch(ChunkOp { p: self, start, end });
+        let chunk = |(start, end)| {
+            Arch::new().dispatch(ChunkOp {
+                p: self,
+                start,
+                end,
+            })
+        };
         if chunks == 1 {
             return self.finish(rows, chunk((0, rows)));
         }
@@ -162,24 +166,26 @@ struct ChunkOp<'p, 'a, E> {
     end: usize,
 }
 
-impl<E: KernelFloat> WithSimd for ChunkOp<'_, '_, E> {
+impl<E: SimdFloat> WithSimd for ChunkOp<'_, '_, E> {
     type Output = Partial<f64>;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, _simd: S) -> Partial<f64> {
+    fn with_simd<S: Simd>(self, simd: S) -> Partial<f64> {
         let (p, start, end) = (self.p, self.start, self.end);
         let count = E::from_count(p.len() * p.m);
         // One copy of the row loop per loss, so the loss is not a branch per element.
         match p.loss {
-            FusedLoss::L1 => chunk(p, start, end, L1(E::ONE / count)),
+            FusedLoss::L1 => chunk(simd, p, start, end, L1(E::ONE / count)),
             // mse_loss_backward: (input − target) · (2 / numel), the factor rounded once.
             FusedLoss::Mse => chunk(
+                simd,
                 p,
                 start,
                 end,
                 Mse(E::from_f64(2.0 / (p.len() * p.m) as f64)),
             ),
             FusedLoss::Huber { delta } => chunk(
+                simd,
                 p,
                 start,
                 end,
@@ -243,112 +249,156 @@ impl<E: KernelFloat> LossTerms<E> for Huber<E> {
     }
 }
 
-/// `Σ x[k]·w[k]`: lanes of fused multiply-adds, a tree across the lanes, then the leftover
-/// features one by one. One feature gives exactly `x·w` rounded once.
-#[inline(always)]
-fn dot<E: KernelFloat>(x: &[E], w: &[E]) -> E {
-    let split = x.len() / DOT_LANES * DOT_LANES;
-    let (xh, xt) = x.split_at(split);
-    let (wh, wt) = w.split_at(split.min(w.len()));
-    let mut s = E::ZERO;
-    if split > 0 {
-        let mut acc = [E::ZERO; DOT_LANES];
-        for (xc, wc) in xh.chunks_exact(DOT_LANES).zip(wh.chunks_exact(DOT_LANES)) {
-            for l in 0..DOT_LANES {
-                acc[l] = xc[l].mul_add(wc[l], acc[l]);
+/// `f32` and `f64` as pulp vectors: what the kernel's loops need of each.
+pub(crate) trait SimdFloat: KernelFloat {
+    /// A vector of this element on instruction set `S`.
+    type V<S: Simd>: Copy;
+    /// Whole vectors, then the rest.
+    fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]);
+    /// Whole vectors, then the rest, mutably.
+    fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]);
+    /// Every lane `v`.
+    fn splat<S: Simd>(s: S, v: Self) -> Self::V<S>;
+    /// `a·b + c`, one rounding per lane.
+    fn fma<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S>;
+    /// The sum of the lanes.
+    fn reduce<S: Simd>(s: S, v: Self::V<S>) -> Self;
+}
+
+macro_rules! simd_float {
+    ($t:ty, $as_simd:ident, $as_mut_simd:ident, $splat:ident, $fma:ident, $reduce:ident, $v:ident) => {
+        impl SimdFloat for $t {
+            type V<S: Simd> = S::$v;
+            #[inline(always)]
+            fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]) {
+                S::$as_simd(x)
+            }
+            #[inline(always)]
+            fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]) {
+                S::$as_mut_simd(x)
+            }
+            #[inline(always)]
+            fn splat<S: Simd>(s: S, v: Self) -> Self::V<S> {
+                s.$splat(v)
+            }
+            #[inline(always)]
+            fn fma<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S> {
+                s.$fma(a, b, c)
+            }
+            #[inline(always)]
+            fn reduce<S: Simd>(s: S, v: Self::V<S>) -> Self {
+                s.$reduce(v)
             }
         }
-        let a = [acc[0] + acc[4], acc[1] + acc[5], acc[2] + acc[6], acc[3] + acc[7]];
-        s = (a[0] + a[2]) + (a[1] + a[3]);
+    };
+}
+
+simd_float!(
+    f32,
+    as_simd_f32s,
+    as_mut_simd_f32s,
+    splat_f32s,
+    mul_add_f32s,
+    reduce_sum_f32s,
+    f32s
+);
+simd_float!(
+    f64,
+    as_simd_f64s,
+    as_mut_simd_f64s,
+    splat_f64s,
+    mul_add_f64s,
+    reduce_sum_f64s,
+    f64s
+);
+
+/// `Σ x[k]·w[k]` with `w` given as whole vectors `wv` and leftover features `wt`: vector
+/// fused multiply-adds summed across their lanes, then the leftover features one by one. One
+/// feature gives exactly `x·w`, rounded once.
+#[inline(always)]
+fn dot<S: Simd, E: SimdFloat>(s: S, x: &[E], wv: &[E::V<S>], wt: &[E]) -> E {
+    let (xh, xt) = E::as_simd::<S>(x);
+    let mut total = E::ZERO;
+    if !wv.is_empty() {
+        let mut acc = E::splat(s, E::ZERO);
+        for (&a, &b) in xh.iter().zip(wv) {
+            acc = E::fma(s, a, b, acc);
+        }
+        total = E::reduce(s, acc);
     }
     for (&a, &b) in xt.iter().zip(wt) {
-        s = a.mul_add(b, s);
+        total = a.mul_add(b, total);
     }
-    s
-}
-
-/// The running state of one chunk.
-struct ChunkState<'s, E> {
-    d: usize,
-    m: usize,
-    gradients: bool,
-    residual_sums: bool,
-    /// `wt[j·d + k] = weight[k][j]`.
-    wt: &'s [E],
-    bias: Option<&'s [E]>,
-    /// Weight-gradient terms of the current 256-row block, `[m][d]`.
-    gw_block: &'s mut [E],
-    /// Loss terms of the current 64-row block, row-major.
-    lbuf: &'s mut [E],
-    /// Derivatives of the current 64-row block, `[m][BLOCK]`.
-    gbuf: &'s mut [E],
-    /// `[2][m]` residual sums, f64.
-    sums: &'s mut [f64],
-}
-
-impl<E: KernelFloat> ChunkState<'_, E> {
-    /// One row: predictions, residuals, loss terms, derivatives, weight-gradient terms.
-    #[inline(always)]
-    fn row<L: LossTerms<E>>(&mut self, b: usize, xr: &[E], yr: &[E], loss: L) {
-        let (d, m) = (self.d, self.m);
-        for (j, &yj) in yr.iter().enumerate().take(m) {
-            let dotv = dot(xr, &self.wt[j * d..(j + 1) * d]);
-            let pred = match self.bias {
-                Some(bias) => dotv + bias[j],
-                None => dotv,
-            };
-            let r = pred - yj;
-            let (l, g) = loss.eval(r);
-            self.lbuf[b * m + j] = l;
-            self.gbuf[j * BLOCK + b] = g;
-            if self.gradients {
-                for (acc, &xv) in self.gw_block[j * d..(j + 1) * d].iter_mut().zip(xr) {
-                    *acc = g.mul_add(xv, *acc);
-                }
-            }
-            if self.residual_sums {
-                let r64 = r.to_f64();
-                self.sums[j] += r64.abs();
-                self.sums[m + j] += r64 * r64;
-            }
-        }
-    }
+    total
 }
 
 #[inline(always)]
-fn chunk<E: KernelFloat, L: LossTerms<E>>(
+fn chunk<S: Simd, E: SimdFloat, L: LossTerms<E>>(
+    s: S,
     p: &Problem<'_, E>,
     start: usize,
     end: usize,
     loss: L,
 ) -> Partial<f64> {
     let (d, m) = (p.d, p.m);
+    // Rows in place: consecutive ones as one slice, or picked by index.
+    match p.rows {
+        None => chunk_rows(s, p, start, end, loss, |from, n| {
+            let xs = p.x[from * d..(from + n) * d].chunks_exact(d);
+            xs.zip(p.y[from * m..(from + n) * m].chunks_exact(m))
+        }),
+        Some(idx) => chunk_rows(s, p, start, end, loss, |from, n| {
+            idx[from..from + n]
+                .iter()
+                .map(move |&i| (&p.x[i * d..(i + 1) * d], &p.y[i * m..(i + 1) * m]))
+        }),
+    }
+}
+
+#[inline(always)]
+fn chunk_rows<'a, S, E, L, F, I>(
+    s: S,
+    p: &Problem<'a, E>,
+    start: usize,
+    end: usize,
+    loss: L,
+    block_rows: F,
+) -> Partial<f64>
+where
+    S: Simd,
+    E: SimdFloat,
+    L: LossTerms<E>,
+    F: Fn(usize, usize) -> I,
+    I: Iterator<Item = (&'a [E], &'a [E])>,
+{
+    let (d, m) = (p.d, p.m);
     let len = end - start;
-    // One scratch buffer for everything of size d·m or BLOCK·m.
-    let gw_len = if p.gradients { d * m } else { 0 };
-    let mut scratch = vec![E::ZERO; d * m + gw_len + 2 * BLOCK * m];
-    let (wt, rest) = scratch.split_at_mut(d * m);
+    // The weight per output as whole vectors and leftover features.
+    let mut wt_full = vec![E::ZERO; d * m];
     for k in 0..d {
         for j in 0..m {
-            wt[j * d + k] = p.weight[k * m + j];
+            wt_full[j * d + k] = p.weight[k * m + j];
         }
     }
-    let (gw_block, rest) = rest.split_at_mut(gw_len);
-    let (lbuf, gbuf) = rest.split_at_mut(BLOCK * m);
+    let vectors = E::as_simd::<S>(&wt_full[..d]).0.len();
+    let first_tail = d - E::as_simd::<S>(&wt_full[..d]).1.len();
+    let mut wv: Vec<E::V<S>> = Vec::with_capacity(vectors * m);
+    let mut wtail: Vec<E> = Vec::with_capacity((d - first_tail) * m);
+    for wj in wt_full.chunks_exact(d) {
+        let (h, t) = E::as_simd::<S>(wj);
+        wv.extend_from_slice(h);
+        wtail.extend_from_slice(t);
+    }
+    let tail_len = d - first_tail;
+    // Scratch: weight-gradient terms of the current 256 rows ([m][d]), then per 64-row block the
+    // loss terms (row-major), derivatives and residuals ([m][BLOCK]).
+    let gw_len = if p.gradients { d * m } else { 0 };
+    let mut scratch = vec![E::ZERO; gw_len + 3 * BLOCK * m];
+    let (gw_block, rest) = scratch.split_at_mut(gw_len);
+    let (lbuf, rest) = rest.split_at_mut(BLOCK * m);
+    let (gbuf, rbuf) = rest.split_at_mut(BLOCK * m);
     let mut f64s = vec![0.0f64; gw_len + if p.residual_sums { 2 * m } else { 0 }];
     let (gw_total, sums) = f64s.split_at_mut(gw_len);
-    let mut state = ChunkState {
-        d,
-        m,
-        gradients: p.gradients,
-        residual_sums: p.residual_sums,
-        wt,
-        bias: p.bias,
-        gw_block,
-        lbuf,
-        gbuf,
-        sums,
-    };
     let mut loss_sum = Cascade::new(len * m);
     let mut gb: Vec<Cascade<E>> = if p.gradients {
         (0..m).map(|_| Cascade::new(len)).collect()
@@ -360,33 +410,95 @@ fn chunk<E: KernelFloat, L: LossTerms<E>>(
     let mut row = start;
     while row < end {
         let rows = BLOCK.min(end - row);
-        match p.rows {
-            Some(idx) => {
-                for (b, &i) in idx[row..row + rows].iter().enumerate() {
-                    state.row(b, &p.x[i * d..(i + 1) * d], &p.y[i * m..(i + 1) * m], loss);
+        // Dot products first, in a tight loop (so the processor can run many rows ahead on
+        // the loads), then residuals, loss terms and derivatives.
+        if m == 1 {
+            // One output: the second loop runs over arrays, and vectorizes.
+            for ((xr, yr), (p_, y_)) in
+                block_rows(row, rows).zip(rbuf.iter_mut().zip(lbuf.iter_mut()))
+            {
+                *p_ = dot(s, xr, &wv, &wtail);
+                *y_ = yr[0];
+            }
+            let b0 = p.bias.map_or(E::ZERO, |b| b[0]);
+            let rows_r = rbuf[..rows].iter_mut();
+            for ((r_, l_), g_) in rows_r
+                .zip(lbuf[..rows].iter_mut())
+                .zip(gbuf[..rows].iter_mut())
+            {
+                // (dot + b) − y, two roundings, as PyTorch's addmm and subtraction.
+                let r = (*r_ + b0) - *l_;
+                let (l, g) = loss.eval(r);
+                *r_ = r;
+                *l_ = l;
+                *g_ = g;
+            }
+        } else {
+            for (b, (xr, _)) in block_rows(row, rows).enumerate() {
+                for j in 0..m {
+                    let wvj = &wv[j * vectors..(j + 1) * vectors];
+                    let wtj = &wtail[j * tail_len..(j + 1) * tail_len];
+                    rbuf[j * BLOCK + b] = dot(s, xr, wvj, wtj);
                 }
             }
-            None => {
-                let xs = p.x[row * d..(row + rows) * d].chunks_exact(d);
-                let ys = p.y[row * m..(row + rows) * m].chunks_exact(m);
-                for (b, (xr, yr)) in xs.zip(ys).enumerate() {
-                    state.row(b, xr, yr, loss);
+            for (b, (_, yr)) in block_rows(row, rows).enumerate() {
+                for (j, &yj) in yr.iter().enumerate() {
+                    let dotv = rbuf[j * BLOCK + b];
+                    let pred = match p.bias {
+                        Some(bias) => dotv + bias[j],
+                        None => dotv,
+                    };
+                    let r = pred - yj;
+                    let (l, g) = loss.eval(r);
+                    lbuf[b * m + j] = l;
+                    gbuf[j * BLOCK + b] = g;
+                    rbuf[j * BLOCK + b] = r;
                 }
             }
         }
-        loss_sum.push_all(&state.lbuf[..rows * m]);
+        // Weight-gradient terms: per vector of features, the block's rows in order,
+        // accumulated in a register.
+        if p.gradients {
+            for (j, gw_j) in gw_block.chunks_exact_mut(d).enumerate() {
+                let g = &gbuf[j * BLOCK..j * BLOCK + rows];
+                let (head, tail) = E::as_mut_simd::<S>(gw_j);
+                for (c, acc_ref) in head.iter_mut().enumerate() {
+                    let mut acc = *acc_ref;
+                    for ((xr, _), &gr) in block_rows(row, rows).zip(g) {
+                        let xv = E::as_simd::<S>(xr).0[c];
+                        acc = E::fma(s, E::splat(s, gr), xv, acc);
+                    }
+                    *acc_ref = acc;
+                }
+                for (t, acc) in tail.iter_mut().enumerate() {
+                    for ((xr, _), &gr) in block_rows(row, rows).zip(g) {
+                        *acc = gr.mul_add(xr[first_tail + t], *acc);
+                    }
+                }
+            }
+        }
+        if p.residual_sums {
+            for j in 0..m {
+                for &r in &rbuf[j * BLOCK..j * BLOCK + rows] {
+                    let r64 = r.to_f64();
+                    sums[j] += r64.abs();
+                    sums[m + j] += r64 * r64;
+                }
+            }
+        }
+        loss_sum.push_all(&lbuf[..rows * m]);
         for (j, c) in gb.iter_mut().enumerate() {
-            c.push_all(&state.gbuf[j * BLOCK..j * BLOCK + rows]);
+            c.push_all(&gbuf[j * BLOCK..j * BLOCK + rows]);
         }
         in_gw_block += rows;
         if p.gradients && in_gw_block == GW_BLOCK {
-            flush(gw_total, state.gw_block);
+            flush(gw_total, gw_block);
             in_gw_block = 0;
         }
         row += rows;
     }
-    flush(gw_total, state.gw_block);
-    let sums = state.sums.to_vec();
+    flush(gw_total, gw_block);
+    let sums = sums.to_vec();
     f64s.truncate(gw_len);
     Partial {
         loss: loss_sum.finish().to_f64(),

@@ -9,13 +9,11 @@ use burn::tensor::backend::Backend;
 use burn::tensor::ops::{FloatTensor, FloatTensorOps, IntTensor};
 use burn::tensor::{DType, Element, TensorMetadata};
 
-use crate::cpu::Problem;
-use crate::{
-    check_shapes, reference, FusedOptions, FusedOutput, FusedRegressionBackend, KernelFloat,
-};
+use crate::cpu::{Problem, SimdFloat};
+use crate::{check_shapes, reference, FusedOptions, FusedOutput, FusedRegressionBackend};
 
 /// A float element whose tensors the kernel reads (and the update writes) in place.
-trait HostFloat: KernelFloat + Element
+trait HostFloat: SimdFloat + Element
 where
     NdArrayTensor: From<SharedArray<Self>>,
 {
@@ -24,7 +22,11 @@ where
     fn values(t: &NdArrayTensor) -> Option<(Cow<'_, [Self]>, &[usize])>;
 
     /// `y + alpha·x` rounded once, written into `y`'s buffer when nobody else holds it.
-    fn axpy(x: &NdArrayTensor, alpha: f64, y: NdArrayTensor) -> Result<NdArrayTensor, NdArrayTensor>;
+    fn axpy(
+        x: &NdArrayTensor,
+        alpha: f64,
+        y: NdArrayTensor,
+    ) -> Result<NdArrayTensor, NdArrayTensor>;
 }
 
 /// A tensor with `values` of this `shape`.
@@ -159,9 +161,7 @@ where
     .run();
     Some(FusedOutput {
         loss: output(vec![out.loss], &[1]),
-        weight_grad: options
-            .gradients
-            .then(|| output(out.weight_grad, &[d, m])),
+        weight_grad: options.gradients.then(|| output(out.weight_grad, &[d, m])),
         bias_grad: (options.gradients && bias.is_some()).then(|| output(out.bias_grad, &[m])),
         residual_sums: options
             .residual_sums
