@@ -210,7 +210,8 @@ mod tests {
     use super::*;
 
     /// ATen's recursive description of the algorithm, written out directly (not streamed), to
-    /// check the streaming version against.
+    /// check the streaming version against. Indexed loops on purpose: they mirror ATen's code.
+    #[allow(clippy::needless_range_loop)]
     fn direct(values: &[f32]) -> f32 {
         fn multi_row<const W: usize>(v: &[[f32; W]], groups: usize) -> [[f32; W]; ILP] {
             let level_power = (ceil_log2(groups) / LEVELS as u32).max(4);
