@@ -144,6 +144,7 @@ pub fn run<B: FusedAutodiffBackend>(
         bail!("--l2 applies to --solver exact with --loss mse; for gradient descent use --weight-decay");
     }
     let options = csv_options(&args.table)?;
+    let read_start = std::time::Instant::now();
     let Prepared {
         split,
         features,
@@ -173,6 +174,10 @@ pub fn run<B: FusedAutodiffBackend>(
         console
             .line("   features standardized with the training rows' mean and standard deviation");
     }
+    console.line(&format!(
+        "   read, split and prepared in {:.2} s",
+        read_start.elapsed().as_secs_f64()
+    ));
 
     let model = LrModelConfig::new()
         .with_d_input(features.len())
