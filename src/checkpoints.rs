@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
-use burn::tensor::backend::AutodiffBackend;
 use linreg_store::checkpoint::{self, CheckpointMeta, RunIdentity, RunRecord, CHECKPOINTS_DIR};
+use linreg_train::FusedAutodiffBackend;
 use linreg_train::{Checkpoint, Checkpointer, TrainConfig, TrainState};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -163,7 +163,7 @@ pub fn validate(args: &TrainArgs) -> Result<()> {
 }
 
 /// A resumed run's state and where it came from.
-pub struct Resumed<B: AutodiffBackend> {
+pub struct Resumed<B: FusedAutodiffBackend> {
     /// The state to continue from.
     pub state: TrainState<B>,
     /// Its description.
@@ -173,7 +173,7 @@ pub struct Resumed<B: AutodiffBackend> {
 }
 
 /// Loads the checkpoint `--resume` names and checks that it belongs to this run.
-pub fn resume<B: AutodiffBackend>(
+pub fn resume<B: FusedAutodiffBackend>(
     path: &Path,
     identity: &RunIdentity,
     device: &B::Device,
@@ -235,7 +235,7 @@ impl<'a> Checkpoints<'a> {
     }
 }
 
-impl<B: AutodiffBackend> Checkpointer<B> for Checkpoints<'_> {
+impl<B: FusedAutodiffBackend> Checkpointer<B> for Checkpoints<'_> {
     fn after_epoch(&mut self, epochs_done: usize) -> Checkpoint {
         if self.interrupt.signal().is_some() {
             Checkpoint::SaveAndStop

@@ -39,7 +39,8 @@ pub struct Cli {
     #[command(flatten)]
     pub tutorial: TutorialArgs,
 
-    /// Where to train and predict. Default: wgpu when this build has it, else ndarray.
+    /// Where to train and predict. Default: cuda, else wgpu, when this build has it; else
+    /// ndarray.
     #[arg(long, value_enum, global = true)]
     pub backend: Option<BackendChoice>,
 }
@@ -116,6 +117,12 @@ pub struct TutorialArgs {
     #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
     pub solver: SolverArg,
 
+    /// How each training step is computed: `fused` (one pass over the rows: linreg-fused's
+    /// Burn backend extension) or `plain` (Burn's autodiff graph through `Linear` and its loss
+    /// modules, with Burn's optimizers: the reference).
+    #[arg(long, value_enum, default_value_t = TrainStepArg::Fused)]
+    pub train_step: TrainStepArg,
+
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -126,6 +133,24 @@ pub struct ReportArgs {
     /// Do not write report.html (the run's interactive figures and tables, one offline page).
     #[arg(long)]
     pub no_report: bool,
+}
+
+/// How each training step is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainStepArg {
+    /// Loss and gradients in one fused pass over the rows (the default).
+    Fused,
+    /// Burn's autodiff graph and optimizers, operation by operation (the reference).
+    Plain,
+}
+
+impl From<TrainStepArg> for linreg_train::TrainStep {
+    fn from(a: TrainStepArg) -> Self {
+        match a {
+            TrainStepArg::Fused => Self::Fused,
+            TrainStepArg::Plain => Self::Plain,
+        }
+    }
 }
 
 /// How to find the coefficients.
@@ -378,6 +403,11 @@ pub struct TrainArgs {
     #[arg(long, value_enum, value_name = "KIND")]
     pub robust: Option<RobustArg>,
 
+    /// How each training step is computed: `fused` (one pass over the rows) or `plain`
+    /// (Burn's autodiff graph and optimizers, the reference).
+    #[arg(long, value_enum, default_value_t = TrainStepArg::Fused)]
+    pub train_step: TrainStepArg,
+
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -485,12 +515,16 @@ pub enum BackendChoice {
     Ndarray,
     /// GPU, through burn-wgpu: Vulkan, Metal, DirectX or OpenGL (cargo feature `wgpu`).
     Wgpu,
+    /// NVIDIA GPU, through burn-cuda (cargo feature `cuda`).
+    Cuda,
 }
 
 impl BackendChoice {
     /// The backend used when `--backend` is not given.
     pub fn default_for_build() -> Self {
-        if cfg!(feature = "wgpu") {
+        if cfg!(feature = "cuda") {
+            Self::Cuda
+        } else if cfg!(feature = "wgpu") {
             Self::Wgpu
         } else {
             Self::Ndarray
@@ -502,6 +536,7 @@ impl BackendChoice {
         match self {
             Self::Ndarray => "ndarray",
             Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
         }
     }
 }

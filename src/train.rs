@@ -3,14 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use burn::tensor::backend::AutodiffBackend;
 use linreg_data::rng::SplitMix64;
 use linreg_data::{read_table_as, Columns, CsvOptions, Matrix, Real, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
 use linreg_store::checkpoint::{RunIdentity, RunRecord};
 use linreg_train::{
-    predict, train_checkpointed, LossKind, OptimizerKind, Schedule, TrainConfig, TrainError,
-    Trained,
+    predict, train_checkpointed, FusedAutodiffBackend, LossKind, OptimizerKind, Schedule,
+    TrainConfig, TrainError, Trained,
 };
 
 use linreg_store::{
@@ -57,6 +56,7 @@ pub fn config(args: &TrainArgs) -> TrainConfig {
         })
         .with_patience(args.patience)
         .with_seed(args.seed)
+        .with_train_step(args.train_step.into())
 }
 
 /// PyTorch's `nn.Linear` initialization, `U(−k, k)` with `k = 1/√inputs`, drawn on the host
@@ -294,7 +294,7 @@ fn shape<T: Real>(
 }
 
 /// Runs `linreg train` on backend `B`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: FusedAutodiffBackend>(
     args: &TrainArgs,
     device: &B::Device,
     placement: &Placement,
@@ -333,7 +333,9 @@ pub fn run<B: AutodiffBackend>(
         bail!("--no-intercept cannot standardize (centring the features adds an intercept back); drop --standardize");
     }
     let options = csv_options(&args.table)?;
+    let read_start = std::time::Instant::now();
     let data = prepare(args, &options)?;
+    let prepared_in = read_start.elapsed().as_secs_f64();
     let (split, features, targets) = (&data.split, &data.features, &data.targets);
 
     let mut console = Console::new(args.quiet || args.json);
@@ -356,6 +358,9 @@ pub fn run<B: AutodiffBackend>(
     if args.no_intercept {
         console.line("   no intercept: the model has no bias, features used as they are");
     }
+    console.line(&format!(
+        "   read, split and prepared in {prepared_in:.2} s"
+    ));
 
     let model_config = LrModelConfig::new()
         .with_d_input(features.len())
@@ -615,7 +620,7 @@ pub fn run<B: AutodiffBackend>(
 
 /// The loss curves, and the predictions: the tutorial's x–y figures for one feature,
 /// predicted-vs-actual for the first target otherwise.
-fn draw_plots<B: AutodiffBackend>(
+fn draw_plots<B: FusedAutodiffBackend>(
     dir: &Path,
     data: &Prepared,
     trained: &Trained<B>,

@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_train::{predict, train, LogEntry, LossKind, TrainConfig};
+use linreg_train::{predict, train, FusedAutodiffBackend, LogEntry, LossKind, TrainConfig};
 
 use linreg_store::{Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary};
 
@@ -17,7 +16,7 @@ use crate::cli::{SolverArg, TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WE
 use crate::exact;
 
 /// Runs the tutorial on backend `B` and writes its files to `args.out`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: FusedAutodiffBackend>(
     args: &TutorialArgs,
     device: &B::Device,
     placement: &Placement,
@@ -27,7 +26,8 @@ pub fn run<B: AutodiffBackend>(
         .with_epochs(args.epochs)
         .with_lr(args.lr)
         .with_log_every(args.log_every)
-        .with_loss(LossKind::L1);
+        .with_loss(LossKind::L1)
+        .with_train_step(args.train_step.into());
     config.validate()?;
     let spec = LineSpec {
         weight: args.weight,

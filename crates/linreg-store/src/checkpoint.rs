@@ -20,11 +20,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{Split, Standardizer};
 use linreg_model::{LrModelConfig, LrModelRecord};
 use linreg_train::checkpoint::{BestModel, OptimizerRecord};
-use linreg_train::{LogEntry, OptimizerKind, TrainConfig, TrainState};
+use linreg_train::{
+    FusedAutodiffBackend, LogEntry, OptimizerKind, TrainConfig, TrainState, TrainStep,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::model::load_bytes;
@@ -260,7 +261,7 @@ fn encode<R: burn::record::Record<B>, B: Backend>(
 /// Writes `state` as a checkpoint under `root` (created if missing), then deletes all but the
 /// newest `keep` checkpoints there (and any of a later epoch, left by a run this one resumed
 /// from an earlier point). Returns the checkpoint's directory.
-pub fn save_checkpoint<B: AutodiffBackend>(
+pub fn save_checkpoint<B: FusedAutodiffBackend>(
     root: &Path,
     state: TrainState<B>,
     config: &TrainConfig,
@@ -301,6 +302,7 @@ pub fn save_checkpoint<B: AutodiffBackend>(
             OPTIMIZER_FILE,
             match state.optimizer {
                 OptimizerRecord::Sgd(r) => encode::<_, B>(r, &dir)?,
+                OptimizerRecord::TorchSgd(r) => encode::<_, B>(r, &dir)?,
                 OptimizerRecord::Adam(r) => encode::<_, B>(r, &dir)?,
                 OptimizerRecord::AdamW(r) => encode::<_, B>(r, &dir)?,
             },
@@ -470,7 +472,7 @@ pub fn parse_checkpoint_meta(bytes: &[u8], path: &Path) -> Result<CheckpointMeta
 
 /// Loads the checkpoint in `dir` (see [`find_checkpoint`]) onto `device`: the state to pass to
 /// [`train_checkpointed`](linreg_train::train_checkpointed), and its description.
-pub fn load_checkpoint<B: AutodiffBackend>(
+pub fn load_checkpoint<B: FusedAutodiffBackend>(
     dir: &Path,
     device: &B::Device,
 ) -> Result<(TrainState<B>, CheckpointMeta), StoreError> {
@@ -509,7 +511,11 @@ pub fn load_checkpoint<B: AutodiffBackend>(
             format!("is not the state of a {} optimizer ({e})", meta.optimizer),
         )
     };
+    // The fused step trains with SGD rounded as PyTorch rounds; the plain step with Burn's.
     let optimizer = match config.optimizer {
+        OptimizerKind::Sgd if config.train_step == TrainStep::Fused => {
+            OptimizerRecord::TorchSgd(load_bytes(opt_bytes, device).map_err(bad_opt)?)
+        }
         OptimizerKind::Sgd => OptimizerRecord::Sgd(load_bytes(opt_bytes, device).map_err(bad_opt)?),
         OptimizerKind::Adam => {
             OptimizerRecord::Adam(load_bytes(opt_bytes, device).map_err(bad_opt)?)

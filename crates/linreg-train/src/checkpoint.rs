@@ -12,7 +12,7 @@
 use burn::module::ParamId;
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::{Adam, AdamW, Optimizer, Sgd};
-use burn::tensor::backend::AutodiffBackend;
+use linreg_fused::FusedAutodiffBackend;
 use linreg_model::{LrModel, LrModelRecord};
 
 use crate::LogEntry;
@@ -23,20 +23,23 @@ pub type AdaptorRecord<O, B> =
 
 /// The optimizer's state: one Burn record per parameter id (SGD's momentum buffers, Adam's
 /// moments and step count), for the optimizer the configuration names.
-pub enum OptimizerRecord<B: AutodiffBackend> {
-    /// SGD (empty without momentum).
+pub enum OptimizerRecord<B: FusedAutodiffBackend> {
+    /// Burn's SGD, the plain step's (empty without momentum).
     Sgd(AdaptorRecord<Sgd<B::InnerBackend>, B>),
+    /// SGD rounded as PyTorch rounds, the fused step's (empty without momentum).
+    TorchSgd(AdaptorRecord<crate::TorchSgd, B>),
     /// Adam.
     Adam(AdaptorRecord<Adam, B>),
     /// AdamW.
     AdamW(AdaptorRecord<AdamW, B>),
 }
 
-impl<B: AutodiffBackend> OptimizerRecord<B> {
+impl<B: FusedAutodiffBackend> OptimizerRecord<B> {
     /// The number of parameters with state.
     pub fn len(&self) -> usize {
         match self {
             Self::Sgd(r) => r.len(),
+            Self::TorchSgd(r) => r.len(),
             Self::Adam(r) => r.len(),
             Self::AdamW(r) => r.len(),
         }
@@ -51,6 +54,7 @@ impl<B: AutodiffBackend> OptimizerRecord<B> {
     pub fn param_ids(&self) -> Vec<ParamId> {
         match self {
             Self::Sgd(r) => r.keys().copied().collect(),
+            Self::TorchSgd(r) => r.keys().copied().collect(),
             Self::Adam(r) => r.keys().copied().collect(),
             Self::AdamW(r) => r.keys().copied().collect(),
         }
@@ -58,7 +62,7 @@ impl<B: AutodiffBackend> OptimizerRecord<B> {
 }
 
 /// The best model yet, with early stopping.
-pub struct BestModel<B: AutodiffBackend> {
+pub struct BestModel<B: FusedAutodiffBackend> {
     /// Its loss on the test rows.
     pub test_loss: f64,
     /// The epoch (0-based) after which it was taken.
@@ -68,7 +72,7 @@ pub struct BestModel<B: AutodiffBackend> {
 }
 
 /// Everything needed to continue a run after `epochs_done` epochs.
-pub struct TrainState<B: AutodiffBackend> {
+pub struct TrainState<B: FusedAutodiffBackend> {
     /// Epochs completed; the next epoch is this (0-based) one.
     pub epochs_done: usize,
     /// The model's parameters, with their ids.
@@ -96,7 +100,7 @@ pub enum Checkpoint {
 }
 
 /// Decides after each epoch whether to save the state, and saves it.
-pub trait Checkpointer<B: AutodiffBackend> {
+pub trait Checkpointer<B: FusedAutodiffBackend> {
     /// Called after each epoch with the number of epochs done.
     fn after_epoch(&mut self, epochs_done: usize) -> Checkpoint;
     /// Saves `state`; an error stops training with
@@ -105,7 +109,7 @@ pub trait Checkpointer<B: AutodiffBackend> {
 }
 
 /// No checkpoints.
-impl<B: AutodiffBackend> Checkpointer<B> for () {
+impl<B: FusedAutodiffBackend> Checkpointer<B> for () {
     fn after_epoch(&mut self, _epochs_done: usize) -> Checkpoint {
         Checkpoint::Continue
     }
