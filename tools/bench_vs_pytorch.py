@@ -13,10 +13,11 @@ What it runs, in one go (several rounds, alternating, so both see the same machi
    time to read the training features once, 2 threads).
 3. A table: linreg, PyTorch, ratio, and the target of issue 7 for each.
 
-Run from the repository root (needs the project's venv with torch and pandas):
+Run from the repository root with a Python that has torch, numpy and pandas (e.g. a virtual
+environment with `pip install torch pandas`):
 
-    /work/venv/bin/python tools/bench_vs_pytorch.py                    # 1,000,000 x 16
-    /work/venv/bin/python tools/bench_vs_pytorch.py --rows 200000 --rounds 1
+    python3 tools/bench_vs_pytorch.py                    # 1,000,000 x 16
+    python3 tools/bench_vs_pytorch.py --rows 200000 --rounds 1
 
 The table is written once with `linreg generate --rows N --features 16 --seed 0` into a temporary
 directory (or pass --table FILE.csv with a target column `y`).

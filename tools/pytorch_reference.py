@@ -26,9 +26,10 @@ pytorch_sums.json
     seeds with exact float32 operations, so the Rust test regenerates them from the seeds and
     checks linreg_fused::cascade::sum against PyTorch's result bits.
 
-Run (needs PyTorch; the project's venv has it):
+Run from the repository root with a Python that has PyTorch (e.g. a virtual environment with
+`pip install torch`):
 
-    /work/venv/bin/python tools/pytorch_reference.py
+    python3 tools/pytorch_reference.py
 
 The results depend on the CPU's vector kernels; the fixtures in the repository were made on
 an x86-64 machine with AVX-512 (PyTorch's float sum kernel runs at AVX2 width there) and 2
