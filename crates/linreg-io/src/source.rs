@@ -258,6 +258,20 @@ impl Source {
         }
     }
 
+    /// Whether every selected column of every file is stored as `T` (then scans borrow
+    /// them without converting); always false for CSV.
+    pub fn stored_as<T: crate::Element>(&self, selected: &Selected) -> bool {
+        let want = <T::Arrow as arrow_array::ArrowPrimitiveType>::DATA_TYPE;
+        self.format == Format::Parquet
+            && self.meta.iter().all(|m| {
+                selected.names().iter().all(|n| {
+                    m.schema()
+                        .field_with_name(n)
+                        .is_ok_and(|f| *f.data_type() == want)
+                })
+            })
+    }
+
     /// Resolves `selection` against every file: the names exist, are numeric, and are not
     /// repeated; default features are every other numeric column (Parquet: by type; CSV:
     /// judged on the first data row, as `linreg-data` does).
