@@ -96,6 +96,7 @@ fn evaluate_as<B: Backend, T: Real + Element>(
         .into_scalar()
         .elem::<f64>()
     });
+    let report = crate::html::evaluate(args, &model, &meta, &table, &pred, &metrics, loss)?;
     if args.json {
         let e = Evaluation {
             rows: table.data.len(),
@@ -116,6 +117,9 @@ fn evaluate_as<B: Backend, T: Real + Element>(
         println!("   {name} loss: {v}");
     }
     print!("{}", metrics_table(&[("data", &metrics)], &table.targets));
+    if let Some(path) = report {
+        println!("   Report: {}", path.display());
+    }
     Ok(())
 }
 

@@ -110,6 +110,17 @@ pub struct TutorialArgs {
     /// absolute deviations). Either way the run reports how close gradient descent gets.
     #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
     pub solver: SolverArg,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Whether a run writes its HTML report.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct ReportArgs {
+    /// Do not write report.html (the run's interactive figures and tables, one offline page).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// How to find the coefficients.
@@ -346,6 +357,9 @@ pub struct TrainArgs {
     /// Print the summary as JSON on stdout (and nothing else), for scripts.
     #[arg(long)]
     pub json: bool,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// `linreg evaluate`.
@@ -361,6 +375,14 @@ pub struct EvaluateArgs {
     /// Print the metrics as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+
+    /// Directory for report.html (created if missing). Not the model's directory, whose
+    /// report.html describes the training run.
+    #[arg(long, value_name = "DIR", default_value = "evaluation")]
+    pub out: PathBuf,
+
+    #[command(flatten)]
+    pub report: ReportArgs,
 }
 
 /// `linreg predict`.

@@ -11,6 +11,7 @@ mod backend;
 mod cli;
 mod exact;
 mod generate;
+mod html;
 mod report;
 mod tables;
 mod train;

@@ -514,6 +514,7 @@ pub fn run<B: AutodiffBackend>(
         },
     };
     let summary_path = linreg_store::save_summary(&summary, &args.out)?;
+    let report = crate::html::train(args, &data, &trained.model, device, &summary, &summary_path)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
@@ -521,6 +522,7 @@ pub fn run<B: AutodiffBackend>(
     for path in [&model_path, &meta_path, &summary_path]
         .into_iter()
         .chain(&plots)
+        .chain(&report)
     {
         console.line(&format!("   {}", path.display()));
     }

@@ -189,11 +189,13 @@ pub fn run<B: AutodiffBackend>(
         },
     };
     let summary_path = linreg_store::save_summary(&summary, &args.out)?;
+    let report = crate::html::tutorial(args, &split, &predictions, &summary, &summary_path)?;
 
     println!("\n5. Files written");
     for path in [&model_path, &meta_path, &summary_path]
         .into_iter()
         .chain(&plots)
+        .chain(&report)
     {
         println!("   {}", path.display());
     }

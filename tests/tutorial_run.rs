@@ -143,6 +143,7 @@ fn tutorial_run_matches_pytorch_and_writes_every_file() {
                 "model.mpk",
                 "predictions.png",
                 "predictions.svg",
+                "report.html",
                 "summary.json"
             ]
         );
