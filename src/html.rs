@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::Backend;
-use linreg_data::{Matrix, Split, Standardizer, Table};
+use linreg_data::{Matrix, Real, Split, Standardizer, Table};
 use linreg_model::LrModel;
 use linreg_report::{
     Coefficients, ExactGap, FitSet, GapRow, LossHistory, MetricsRow, Points, Report, Role,
@@ -471,11 +471,11 @@ pub fn train<B: Backend>(
 }
 
 /// `report.html` for `linreg evaluate`, in `--out`; `None` with `--no-report`.
-pub fn evaluate<B: Backend>(
+pub fn evaluate<B: Backend, T: Real>(
     args: &EvaluateArgs,
     model: &LrModel<B>,
     meta: &ModelMeta,
-    table: &Table,
+    table: &Table<T>,
     predicted: &Matrix,
     metrics: &Metrics,
     loss: Option<f64>,
@@ -522,7 +522,7 @@ pub fn evaluate<B: Backend>(
         headline,
         fits: fits(
             &table.targets,
-            &[(Role::Evaluated, &table.data.y, predicted)],
+            &[(Role::Evaluated, &table.data.y.cast(), predicted)],
         ),
         coefficients: Some(coefficients(
             &params.in_original_units(standardizer.as_ref()),

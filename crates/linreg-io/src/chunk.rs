@@ -52,6 +52,8 @@ pub(crate) struct Origin<'a> {
     pub file_row: u64,
     /// Column names, in chunk order.
     pub names: &'a [String],
+    /// First row (in the whole source) of the unit the chunk was read from; 0 for CSV.
+    pub unit_first_row: u64,
 }
 
 impl<'a, T: Element> Chunk<'a, T> {
@@ -92,6 +94,13 @@ impl<'a, T: Element> Chunk<'a, T> {
     /// Index of the first row in the source (files in order, rows counted from 0).
     pub fn first_row(&self) -> u64 {
         self.first_row
+    }
+
+    /// The first row (in the whole source) of the Parquet unit this chunk belongs to (0 for
+    /// CSV, read in order on one thread): one thread reads a unit's chunks in order, so
+    /// per-unit sums merged in unit order are the same whatever thread read which unit.
+    pub fn unit_first_row(&self) -> u64 {
+        self.origin.unit_first_row
     }
 
     /// Number of rows.

@@ -354,6 +354,7 @@ impl Source {
                         row_group: None,
                         file_row: first,
                         names: &names,
+                        unit_first_row: 0,
                     };
                     match f(&Chunk::new(offset + first, &refs, counts, origin)) {
                         Ok(()) => ControlFlow::Continue(()),
@@ -540,6 +541,7 @@ fn with_chunk<T: Element, E: From<IoError>>(
         row_group: Some(unit.row_group),
         file_row: unit.file_row + at,
         names,
+        unit_first_row: unit.first_row,
     };
     f(&Chunk::new(unit.first_row + at, &refs, counts, origin))
 }

@@ -89,7 +89,10 @@ pub(crate) fn drive<B: AutodiffBackend>(
             }
             if let Some(patience) = config.patience {
                 match &best {
-                    Some((loss, at, _)) if !(test_loss < *loss) => {
+                    // NaN never improves.
+                    Some((loss, at, _))
+                        if test_loss.partial_cmp(loss) != Some(std::cmp::Ordering::Less) =>
+                    {
                         if epoch - at >= patience {
                             progress.on_epoch(epoch, config.epochs);
                             break;

@@ -57,18 +57,32 @@ fn pass_as<T: Element + linreg_solve::Element>(
 ) -> Result<MomentsPass, StreamError> {
     let (p, k) = (part.features(), part.targets());
     let weighted = part.selected.weights().is_some();
-    let init = || {
-        (
-            SetMoments::new(p, k),
-            SetMoments::new(p, k),
-            Vec::<Vec<T>>::new(),
-        )
-    };
+    // Each unit's sums are kept apart and merged in unit order (as soon as the units before
+    // it are in): the result does not depend on which thread read which unit, so a run is
+    // reproducible to the last bit, and few units wait at any time.
+    let starts: Vec<u64> = part
+        .source
+        .units_of(options.unit_rows)
+        .iter()
+        .map(|u| u.first_row)
+        .collect();
+    let merger = std::sync::Mutex::new(Ordered::new(starts, p, k));
+    let init = || (None::<(u64, SetMoments, SetMoments)>, Vec::<Vec<T>>::new());
     let states = part.source.scan::<T, _, StreamError>(
         part.selected,
         options,
         init,
-        |(train, test, scratch), chunk| {
+        |(current, scratch), chunk| {
+            let unit = chunk.unit_first_row();
+            if current.as_ref().is_some_and(|c| c.0 != unit) {
+                let (u, tr, te) = current.take().expect("checked");
+                merger
+                    .lock()
+                    .expect("no panics while merging")
+                    .add(u, tr, te)?;
+            }
+            let (_, train, test) =
+                current.get_or_insert_with(|| (unit, SetMoments::new(p, k), SetMoments::new(p, k)));
             for (which, set) in [(Rows::Train, &mut *train), (Rows::Test, &mut *test)] {
                 if which == Rows::Test && !part.split.has_test_rows() {
                     continue;
@@ -81,19 +95,63 @@ fn pass_as<T: Element + linreg_solve::Element>(
             Ok(())
         },
     )?;
-    let mut out = MomentsPass {
-        train: SetMoments::new(p, k),
-        test: SetMoments::new(p, k),
-    };
-    for (train, test, _) in &states {
-        out.train.merge(train)?;
-        out.test.merge(test)?;
+    let mut merger = merger.into_inner().expect("no panics while merging");
+    for (u, train, test) in states.into_iter().filter_map(|(c, _)| c) {
+        merger.add(u, train, test)?;
     }
+    let mut out = merger.finish()?;
     if !weighted {
         out.train.weighted = out.train.plain.clone();
         out.test.weighted = out.test.plain.clone();
     }
     Ok(out)
+}
+
+/// Per-unit moments merged in unit order.
+struct Ordered {
+    /// First rows of the units, in order.
+    starts: Vec<u64>,
+    /// Index into `starts` of the next unit to merge.
+    next: usize,
+    done: MomentsPass,
+    waiting: std::collections::BTreeMap<u64, (SetMoments, SetMoments)>,
+}
+
+impl Ordered {
+    fn new(starts: Vec<u64>, p: usize, k: usize) -> Self {
+        Self {
+            starts,
+            next: 0,
+            done: MomentsPass {
+                train: SetMoments::new(p, k),
+                test: SetMoments::new(p, k),
+            },
+            waiting: Default::default(),
+        }
+    }
+
+    fn add(&mut self, unit: u64, train: SetMoments, test: SetMoments) -> Result<(), SolveError> {
+        self.waiting.insert(unit, (train, test));
+        while let Some(start) = self.starts.get(self.next) {
+            let Some((tr, te)) = self.waiting.remove(start) else {
+                break;
+            };
+            self.done.train.merge(&tr)?;
+            self.done.test.merge(&te)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// The merged moments; units still waiting (CSV, whose one unit starts at 0 but is not
+    /// listed; or units after one that held no rows) follow in order.
+    fn finish(mut self) -> Result<MomentsPass, SolveError> {
+        for (_, (tr, te)) in std::mem::take(&mut self.waiting) {
+            self.done.train.merge(&tr)?;
+            self.done.test.merge(&te)?;
+        }
+        Ok(self.done)
+    }
 }
 
 /// Adds some rows to a set: the plain moments, and the weighted ones with a weight column.
