@@ -211,9 +211,6 @@ pub enum EngineArg {
     /// Apache DataFusion (build with `--features datafusion`): the moments as a SQL aggregate
     /// over every core, with --where filters.
     Datafusion,
-    /// Apache Ballista, distributed DataFusion (build with `--features ballista`): the same
-    /// aggregate on a cluster (--cluster df://HOST:PORT), or in this process without one.
-    Ballista,
 }
 
 /// Options shared by the commands that read a table.
@@ -242,20 +239,15 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub table: TableArgs,
 
-    /// How to read the table (see --memory-limit): `auto`, `memory`, `stream`, `datafusion`
-    /// or `ballista`.
+    /// How to read the table (see --memory-limit): `auto`, `memory`, `stream` or
+    /// `datafusion`.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
 
-    /// With --engine datafusion or ballista: an SQL condition the training rows must meet,
-    /// such as "x1 > 0 AND region = 'north'".
+    /// With --engine datafusion: an SQL condition the training rows must meet, such as
+    /// "x1 > 0 AND region = 'north'" (the --test table is not filtered).
     #[arg(long = "where", value_name = "SQL")]
     pub filter: Option<String>,
-
-    /// With --engine ballista: the scheduler to run on, df://HOST:PORT (default: a scheduler
-    /// and an executor inside this process).
-    #[arg(long, value_name = "df://HOST:PORT")]
-    pub cluster: Option<String>,
 
     /// Target column(s) to predict, comma-separated: one model output each.
     #[arg(

@@ -1,5 +1,5 @@
 //! `linreg train` on tables that do not fit in memory, or through a query engine: one pass of
-//! mergeable moments (`linreg-stream`, or a DataFusion/Ballista aggregate), then the exact
+//! mergeable moments (`linreg-stream`, or a DataFusion aggregate), then the exact
 //! solution or full-batch MSE gradient descent from them, or mini-batches streamed from disk.
 
 use std::time::Instant;
@@ -33,8 +33,6 @@ pub enum Engine {
     Stream,
     /// DataFusion's aggregate, every core.
     DataFusion,
-    /// Ballista: a cluster, or a scheduler and executor inside this process.
-    Ballista,
 }
 
 impl Engine {
@@ -42,7 +40,6 @@ impl Engine {
         match self {
             Self::Stream => "stream",
             Self::DataFusion => "datafusion",
-            Self::Ballista => "ballista",
         }
     }
 }
@@ -54,17 +51,13 @@ const SAMPLE_ROWS: usize = 5000;
 /// `--memory-limit`, or `--engine memory`).
 pub fn engine_for(args: &TrainArgs) -> Result<Option<Engine>> {
     let engine = args.engine;
-    if args.filter.is_some() && !matches!(engine, EngineArg::Datafusion | EngineArg::Ballista) {
-        bail!("--where filters rows in a query engine: add --engine datafusion (or ballista)");
-    }
-    if args.cluster.is_some() && engine != EngineArg::Ballista {
-        bail!("--cluster names a Ballista scheduler: add --engine ballista");
+    if args.filter.is_some() && engine != EngineArg::Datafusion {
+        bail!("--where filters rows in a query engine: add --engine datafusion");
     }
     Ok(match engine {
         EngineArg::Memory => None,
         EngineArg::Stream => Some(Engine::Stream),
         EngineArg::Datafusion => Some(Engine::DataFusion),
-        EngineArg::Ballista => Some(Engine::Ballista),
         EngineArg::Auto => {
             let cells = estimated_cells(args)?;
             (!args.table.memory_limit.fits(cells)).then_some(Engine::Stream)
@@ -120,6 +113,26 @@ fn check_supported(args: &TrainArgs, engine: Engine) -> Result<()> {
     Ok(())
 }
 
+/// linreg's cap on the number of columns out of core: each partial sum is a `d × d` f64
+/// matrix (`d` = features + targets), and a pass holds four (training and test, weighted and
+/// plain) per reading thread plus those waiting to merge in order (about one per thread), so
+/// `8·d²·4·(2·threads + 1)` bytes must fit the memory budget. (Spark caps its normal-equation
+/// route at 4,096 features; here the cap follows the budget: about 2,600 columns for 1 GiB on
+/// two cores, and solving costs `d³/3` flops, about a second at 4,096.)
+fn check_width(d: usize, budget: linreg_stream::MemoryBudget) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let need = 8 * (d as u64).pow(2) * 4 * (2 * threads + 1);
+    if need > budget.bytes() {
+        bail!(
+            "{d} columns need {:.1} GiB of partial sums out of core ({} threads), more than --memory-limit {budget}; \
+             raise --memory-limit or choose fewer columns with --features",
+            need as f64 / (1u64 << 30) as f64,
+            threads
+        );
+    }
+    Ok(())
+}
+
 /// The moments of the training and test rows, from the engine asked for.
 struct FirstPass {
     pass: MomentsPass,
@@ -146,6 +159,7 @@ pub fn run<B: AutodiffBackend>(
     ))?;
     let features = selected.features().to_vec();
     let targets = selected.targets().to_vec();
+    check_width(features.len() + targets.len(), args.table.memory_limit)?;
     let test_source = match &args.test {
         Some(path) => Some(crate::sources::open(path, &options)?),
         None => None,
@@ -498,7 +512,7 @@ fn row_split(
     if args.test.is_some() {
         return Ok(RowSplit::All);
     }
-    if matches!(args.engine, EngineArg::Datafusion | EngineArg::Ballista) {
+    if args.engine == EngineArg::Datafusion {
         // A distributed scan keeps no row order: the test rows come from --test.
         return Ok(RowSplit::All);
     }
@@ -552,9 +566,7 @@ fn first_pass(
         (part.features() + part.targets() + usize::from(part.selected.weights().is_some())) as u64;
     let mut pass = match engine {
         Engine::Stream => moments_pass(part, scan)?,
-        Engine::DataFusion | Engine::Ballista => {
-            engine_pass(args, engine, part, args.filter.as_deref())?
-        }
+        Engine::DataFusion => engine_pass(args, engine, part, args.filter.as_deref())?,
     };
     if let Some((source, selected)) = test {
         let test_part = Part::new(source, selected, RowSplit::All);
@@ -578,6 +590,52 @@ fn first_pass(
     })
 }
 
+#[cfg(feature = "datafusion")]
+fn engine_pass(
+    _: &TrainArgs,
+    _: Engine,
+    part: &Part<'_>,
+    filter: Option<&str>,
+) -> Result<MomentsPass> {
+    use linreg_datafusion::{MomentsQuery, TableFormat};
+    use linreg_stream::SetMoments;
+    let format = match part.source.format() {
+        Format::Parquet => TableFormat::Parquet,
+        Format::Csv => TableFormat::Csv {
+            delimiter: match part.source.csv_options().delimiter {
+                Some(d) => d,
+                None => {
+                    let first = &part.source.files()[0];
+                    let text = std::fs::read(first)?;
+                    let header = text.split(|&b| b == b'\n').next().unwrap_or_default();
+                    linreg_data::table::sniff_delimiter(&String::from_utf8_lossy(header))
+                }
+            },
+        },
+    };
+    let query = MomentsQuery {
+        location: part.source.spec().to_string_lossy().into_owned(),
+        format,
+        features: part.selected.features().to_vec(),
+        targets: part.selected.targets().to_vec(),
+        weights: part.selected.weights().map(String::from),
+        filter: filter.map(String::from),
+    };
+    let moments = linreg_datafusion::moments(&query)?;
+    let (p, k) = (part.features(), part.targets());
+    Ok(MomentsPass {
+        train: SetMoments {
+            weighted: moments.weighted,
+            plain: moments.plain,
+        },
+        test: SetMoments {
+            weighted: Moments::new(p, k),
+            plain: Moments::new(p, k),
+        },
+    })
+}
+
+#[cfg(not(feature = "datafusion"))]
 fn engine_pass(
     _: &TrainArgs,
     engine: Engine,

@@ -561,19 +561,109 @@ fn what_cannot_be_read_is_named() {
         ],
         "--polynomial expands the rows in memory",
     );
-    refused(
+    if !cfg!(feature = "datafusion") {
+        refused(
+            &[
+                "train",
+                "--data",
+                "n.parquet",
+                "--target",
+                "y",
+                "--engine",
+                "datafusion",
+                "--solver",
+                "exact",
+            ],
+            "--features datafusion",
+        );
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// DataFusion's aggregate gives the coefficients of the in-memory fit; `--where` filters.
+#[cfg(feature = "datafusion")]
+#[test]
+fn datafusion_gives_the_in_memory_coefficients() {
+    let dir = temp_dir("ooc-df");
+    tables(&dir, 5000, 4);
+    std::fs::create_dir(dir.join("parts")).unwrap();
+    std::fs::copy(dir.join("t.parquet"), dir.join("parts/a.parquet")).unwrap();
+    let memory = train(
+        &dir,
+        "mem",
         &[
-            "train",
             "--data",
-            "n.parquet",
-            "--target",
-            "y",
-            "--engine",
-            "ballista",
+            "t.parquet",
+            "--test",
+            "t.parquet",
             "--solver",
             "exact",
+            "--engine",
+            "memory",
         ],
-        "--features ballista",
     );
+    let csv_memory = train(
+        &dir,
+        "cm",
+        &[
+            "--data",
+            "t.csv",
+            "--test",
+            "t.parquet",
+            "--solver",
+            "exact",
+            "--engine",
+            "memory",
+        ],
+    );
+    for (out, data) in [("df", "t.parquet"), ("dfd", "parts"), ("dfc", "t.csv")] {
+        let df = train(
+            &dir,
+            out,
+            &[
+                "--data",
+                data,
+                "--test",
+                "t.parquet",
+                "--solver",
+                "exact",
+                "--engine",
+                "datafusion",
+            ],
+        );
+        let want = if data == "t.csv" {
+            &csv_memory
+        } else {
+            &memory
+        };
+        assert_rel(data, &coefficients(&df), &coefficients(want), 1e-12);
+        assert_eq!(df["rows"]["train"], 5000);
+    }
+    let filtered = train(
+        &dir,
+        "dfw",
+        &[
+            "--data",
+            "t.parquet",
+            "--test",
+            "t.parquet",
+            "--solver",
+            "exact",
+            "--engine",
+            "datafusion",
+            "--where",
+            "x1 > 0",
+        ],
+    );
+    let n = filtered["rows"]["train"].as_u64().unwrap();
+    assert!(n > 100 && n < 5000, "{n} rows with x1 > 0");
+    let truth = json(&dir.join("t.coefficients.json"));
+    for j in 0..4 {
+        let (got, want) = (
+            f(&filtered["original_units"]["weight"][0][j]),
+            f(&truth["weight"][0][j]),
+        );
+        assert!((got - want).abs() < 0.05, "x{}: {got} vs {want}", j + 1);
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }

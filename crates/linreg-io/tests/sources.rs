@@ -238,11 +238,8 @@ fn csv_sources_scan_like_parquet_and_formats_do_not_mix() {
     let d = dir("csv");
     let cols = columns(0, 3000);
     let mut text = String::from("a,b,note,y\n");
-    for i in 0..3000 {
-        text.push_str(&format!(
-            "{},{},n{i},{}\n",
-            cols[0][i], cols[1][i], cols[2][i]
-        ));
+    for (i, ((a, b), y)) in cols[0].iter().zip(&cols[1]).zip(&cols[2]).enumerate() {
+        text.push_str(&format!("{a},{b},n{i},{y}\n"));
     }
     std::fs::write(d.join("t.csv"), &text).unwrap();
     std::fs::write(d.join("t2.csv.zst"), zstd_bytes(text.as_bytes())).unwrap();
@@ -257,7 +254,7 @@ fn csv_sources_scan_like_parquet_and_formats_do_not_mix() {
         .scan::<f32, _, IoError>(
             &s,
             &ScanOptions::default(),
-            || Vec::new(),
+            Vec::new,
             |st, c| {
                 st.push((c.first_row(), c.rows()));
                 Ok(())
