@@ -1,36 +1,41 @@
-//! The tutorial's 500-epoch training loop, timed, and the pieces of one epoch.
+//! The tutorial's 500-epoch training loop, timed, fused and plain, and the pieces of one
+//! epoch.
 //!
 //! ```text
 //! cargo bench --bench train_loop                   # ndarray
 //! cargo bench --bench train_loop --features wgpu   # ndarray and wgpu
 //! ```
 //!
-//! Prints the median and the minimum of several repetitions. Numbers go to BENCHMARKS.md.
+//! Prints the median and the minimum of several repetitions. Numbers go to BENCHMARKS.md;
+//! lines starting with `RESULT` are for `tools/bench_vs_pytorch.py`.
 
 use std::time::{Duration, Instant};
 
-use burn::module::AutodiffModule;
-use burn::optim::{GradientsParams, Optimizer, SgdConfig};
+use burn::optim::{GradientsParams, Optimizer};
 use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{LineSpec, Split};
+use linreg_fused::regression_loss;
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_train::{to_tensor, train, TrainConfig, Trainer};
+use linreg_train::{
+    train, DeviceSplit, FusedAutodiffBackend, TorchSgd, TrainConfig, TrainStep, Trainer,
+};
 
-const REPS: usize = 15;
+const REPS: usize = 25;
 
 fn stats(mut v: Vec<Duration>) -> (Duration, Duration) {
     v.sort();
     (v[v.len() / 2], v[0])
 }
 
-fn report(what: &str, per: &str, v: Vec<Duration>, divisor: u32) {
+fn report(what: &str, v: Vec<Duration>) -> f64 {
     let (median, min) = stats(v);
     println!(
-        "  {what:<44} median {:>9.3} ms   min {:>9.3} ms   ({:.2} µs {per})",
+        "  {what:<48} median {:>8.3} ms   min {:>8.3} ms   ({:.2} µs per epoch)",
         median.as_secs_f64() * 1e3,
         min.as_secs_f64() * 1e3,
-        median.as_secs_f64() * 1e6 / f64::from(divisor)
+        median.as_secs_f64() * 1e6 / 500.0
     );
+    median.as_secs_f64() * 1e3
 }
 
 fn start<B: AutodiffBackend>(device: &B::Device) -> LrModel<B> {
@@ -43,61 +48,71 @@ fn start<B: AutodiffBackend>(device: &B::Device) -> LrModel<B> {
         .expect("params")
 }
 
-fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
+fn bench<B: FusedAutodiffBackend>(name: &str, device: &B::Device) {
     println!("{name}:");
     let split = Split::ordered(LineSpec::default().generate().expect("data"), 0.8).expect("split");
-    let config = TrainConfig::new();
-    // Warm up: first use initializes the device and its kernels.
-    let _ = train(start::<B>(device), &split, &config, device, &mut ());
+    for step in [TrainStep::Fused, TrainStep::Plain] {
+        let config = TrainConfig::new().with_train_step(step);
+        // Warm up: first use initializes the device and its kernels.
+        let _ = train(start::<B>(device), &split, &config, device, &mut ());
 
-    let mut whole = Vec::new();
-    for _ in 0..REPS {
-        let model = start::<B>(device);
-        let t = Instant::now();
-        let trained = train(model, &split, &config, device, &mut ()).expect("train");
-        std::hint::black_box(&trained.model);
-        whole.push(t.elapsed());
-    }
-    report(
-        "train(): 500 epochs, 10 evaluations",
-        "per epoch",
-        whole,
-        500,
-    );
-
-    let mut steps = Vec::new();
-    for _ in 0..REPS {
-        let mut model = start::<B>(device);
-        let mut trainer = Trainer::new(&model, &split, &config, device).expect("trainer");
-        let t = Instant::now();
-        for _ in 0..500 {
-            model = trainer.step(model).0;
+        let mut whole = Vec::new();
+        for _ in 0..REPS {
+            let model = start::<B>(device);
+            let t = Instant::now();
+            let trained = train(model, &split, &config, device, &mut ()).expect("train");
+            std::hint::black_box(&trained.model);
+            whole.push(t.elapsed());
         }
-        let _ = model.valid().params(); // wait for the device
-        steps.push(t.elapsed());
-    }
-    report(
-        "500 × Trainer::step, no evaluation",
-        "per epoch",
-        steps,
-        500,
-    );
+        let ms = report(
+            &format!("{} step: train(), 500 epochs, 10 evaluations", step.name()),
+            whole,
+        );
+        println!("RESULT {name}_{}_train_ms {ms:.4}", step.name());
 
-    // The pieces of one step, each repeated 500 times.
-    let x = to_tensor::<B>(&split.train.x, device);
-    let y = to_tensor::<B>(&split.train.y, device);
-    let model = start::<B>(device);
-    let loss = config.loss;
+        let mut steps = Vec::new();
+        for _ in 0..REPS {
+            let mut model = start::<B>(device);
+            let mut trainer = Trainer::new(&model, &split, &config, device).expect("trainer");
+            let t = Instant::now();
+            for _ in 0..500 {
+                model = trainer.step(model).0;
+            }
+            let _ = model.params(); // wait for the device
+            steps.push(t.elapsed());
+        }
+        let ms = report(
+            &format!("{} step: 500 × Trainer::step, no evaluation", step.name()),
+            steps,
+        );
+        println!("RESULT {name}_{}_steps_ms {ms:.4}", step.name());
+    }
+
+    // The pieces of a fused epoch, each repeated 500 times.
+    let data = DeviceSplit::<B::InnerBackend>::copied(&split, device);
+    let x = burn::tensor::Tensor::<B, 2>::from_inner(data.train.x().clone());
+    let y = burn::tensor::Tensor::<B, 2>::from_inner(data.train.y().clone());
     let mut fwd = Vec::new();
     let mut bwd = Vec::new();
     let mut opt = Vec::new();
     for _ in 0..REPS {
-        let mut optim = SgdConfig::new().init::<B, LrModel<B>>();
-        let mut m = model.clone();
+        let mut optim =
+            burn::optim::adaptor::OptimizerAdaptor::<TorchSgd, LrModel<B>, B>::from(TorchSgd {
+                momentum: 0.0,
+                weight_decay: 0.0,
+            });
+        let mut m = start::<B>(device);
         let (mut tf, mut tb, mut to) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
         for _ in 0..500 {
             let t0 = Instant::now();
-            let l = loss.compute(m.forward(x.clone()), y.clone());
+            let l = regression_loss(
+                x.clone(),
+                y.clone(),
+                m.linear.weight.val(),
+                m.linear.bias.as_ref().map(|b| b.val()),
+                None,
+                linreg_fused::FusedLoss::L1,
+            );
             let t1 = Instant::now();
             let grads = GradientsParams::from_grads(l.backward(), &m);
             let t2 = Instant::now();
@@ -111,39 +126,9 @@ fn bench<B: AutodiffBackend>(name: &str, device: &B::Device) {
         bwd.push(tb);
         opt.push(to);
     }
-    report("  forward + loss (graph recorded)", "per epoch", fwd, 500);
-    report("  backward + GradientsParams", "per epoch", bwd, 500);
-    report("  SGD step (OptimizerAdaptor)", "per epoch", opt, 500);
-
-    // Prototype: closed-form gradients on the inner backend, no autodiff.
-    type I<B> = <B as AutodiffBackend>::InnerBackend;
-    let xi = to_tensor::<I<B>>(&split.train.x, device);
-    let yi = to_tensor::<I<B>>(&split.train.y, device);
-    let xt = xi.clone().transpose();
-    let n = 40.0;
-    let mut ana = Vec::new();
-    for _ in 0..REPS {
-        let m = model.valid();
-        let mut w = m.linear.weight.val();
-        let mut b = m.linear.bias.as_ref().expect("bias").val();
-        let t = Instant::now();
-        for _ in 0..500 {
-            let pred = xi.clone().matmul(w.clone()) + b.clone().unsqueeze::<2>();
-            let g = (pred - yi.clone()).sign().div_scalar(n);
-            let gw = xt.clone().matmul(g.clone());
-            let gb = g.sum_dim(0).reshape([1]);
-            w = w - gw.mul_scalar(0.01);
-            b = b - gb.mul_scalar(0.01);
-        }
-        let _ = w.into_data();
-        ana.push(t.elapsed());
-    }
-    report(
-        "  prototype: closed-form gradient, inner backend",
-        "per epoch",
-        ana,
-        500,
-    );
+    report("  fused loss + gradients (one graph node)", fwd);
+    report("  backward + GradientsParams", bwd);
+    report("  SGD step (TorchSgd through OptimizerAdaptor)", opt);
 }
 
 fn main() {

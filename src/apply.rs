@@ -3,6 +3,7 @@
 //! plain CSV file, or a Parquet output) is streamed a chunk at a time.
 
 use std::io::{ErrorKind, Write};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::*;
@@ -15,19 +16,74 @@ use serde::Serialize;
 
 use linreg_store::{write_atomic, MetricsJson, ModelMeta};
 
-use crate::cli::{EvaluateArgs, PredictArgs, TableArgs};
+use crate::cli::{EvaluateArgs, PredictArgs, TableArgs, WeightsColumns};
 use crate::report::metrics_table;
 use crate::tables::csv_options;
+
+/// Loads a model from a directory a run wrote, or from a PyTorch `.pth`/`.safetensors` file
+/// whose columns `columns` names.
+fn load_model<B: Backend>(
+    path: &Path,
+    columns: &WeightsColumns,
+    device: &B::Device,
+) -> Result<(LrModel<B>, ModelMeta)> {
+    if !linreg_store::is_weights_path(path) {
+        if columns.features.is_some() || columns.target.is_some() {
+            bail!(
+                "--features and --target name the columns of a .pth or .safetensors model; \
+                 the model in {} names its own, so leave them out",
+                path.display()
+            );
+        }
+        return Ok(linreg_store::load_model::<B>(path, device)?);
+    }
+    let model = linreg_store::load_weights::<B>(path, None, device)?;
+    let (d_in, d_out) = (model.d_input(), model.d_output());
+    let (Some(features), Some(targets)) = (&columns.features, &columns.target) else {
+        bail!(
+            "{} holds a {d_in}→{d_out} layer but no column names: name its inputs with \
+             --features COL,… ({d_in}) and its outputs with --target COL,… ({d_out})",
+            path.display()
+        );
+    };
+    for (option, names, want, what) in [
+        ("--features", features, d_in, "inputs"),
+        ("--target", targets, d_out, "outputs"),
+    ] {
+        if names.len() != want {
+            bail!(
+                "{option} names {} column(s) but {} has {want} {what}",
+                names.len(),
+                path.display()
+            );
+        }
+    }
+    let meta = ModelMeta {
+        format: linreg_store::MODEL_FORMAT.into(),
+        version: linreg_store::MODEL_FORMAT_VERSION,
+        config: model.config(),
+        record: path.display().to_string(),
+        features: features.clone(),
+        targets: targets.clone(),
+        loss: None,
+        standardization: None,
+        precision: linreg_store::precision_of::<B>().into(),
+        polynomial: None,
+        exact: None,
+    };
+    Ok((model, meta))
+}
 
 /// Loads the model and reads the table's feature columns (and targets, when `with_targets`),
 /// standardized as the model was trained.
 fn load<B: Backend, T: linreg_io::Element + Element>(
-    model_dir: &std::path::Path,
+    model_dir: &Path,
+    columns: &WeightsColumns,
     table: &TableArgs,
     with_targets: bool,
     device: &B::Device,
 ) -> Result<(LrModel<B>, ModelMeta, Table<T>)> {
-    let (model, meta) = linreg_store::load_model::<B>(model_dir, device)?;
+    let (model, meta) = load_model::<B>(model_dir, columns, device)?;
     if meta.features.is_empty() || meta.targets.is_empty() {
         bail!(
             "{} does not name its feature and target columns (it was saved by an older linreg); \
@@ -86,10 +142,10 @@ fn evaluate_as<B: Backend, T: linreg_io::Element + Element>(
     args: &EvaluateArgs,
     device: &B::Device,
 ) -> Result<()> {
-    if streams_for_evaluate(&args.model, &args.table)? {
+    if streams_for_evaluate::<B>(args, device)? {
         return evaluate_streamed::<B>(args, device);
     }
-    let (model, meta, table) = load::<B, T>(&args.model, &args.table, true, device)?;
+    let (model, meta, table) = load::<B, T>(&args.model, &args.columns, &args.table, true, device)?;
     let pred = predict(&model, &table.data.x, device);
     let metrics = Metrics::compute(pred.values(), &table.data.y);
     let loss = loss_kind(&meta).map(|kind| {
@@ -159,7 +215,8 @@ fn predict_as<B: Backend, T: linreg_io::Element + Element>(
     {
         return predict_streamed::<B, T>(args, device);
     }
-    let (model, meta, table) = load::<B, T>(&args.model, &args.table, false, device)?;
+    let (model, meta, table) =
+        load::<B, T>(&args.model, &args.columns, &args.table, false, device)?;
     let pred: Matrix = predict(&model, &table.data.x, device);
     let names: Vec<String> = meta.targets.iter().map(|t| format!("{t}_pred")).collect();
     let options = csv_options(&args.table)?;
@@ -199,16 +256,15 @@ fn is_parquet_name(path: &std::path::Path) -> bool {
 }
 
 /// Whether `evaluate` streams: the table (its model's columns) does not fit `--memory-limit`.
-fn streams_for_evaluate(model_dir: &std::path::Path, table: &TableArgs) -> Result<bool> {
-    let meta_path = model_dir.join(linreg_store::MODEL_META_FILE);
-    let Ok(text) = std::fs::read_to_string(&meta_path) else {
-        // `load` says what is missing.
+fn streams_for_evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<bool> {
+    let Ok((_, meta)) = load_model::<B>(&args.model, &args.columns, device) else {
+        // `load` says what is wrong.
         return Ok(false);
     };
-    let meta = linreg_store::parse_model_meta(&text, &meta_path)?;
-    let source = crate::sources::open(&table.data, &csv_options(table)?)?;
+    let source = crate::sources::open(&args.table.data, &csv_options(&args.table)?)?;
     let columns = meta.features.len() + meta.targets.len();
-    Ok(!table
+    Ok(!args
+        .table
         .memory_limit
         .fits(crate::sources::estimated_cells(&source, Some(columns))?))
 }
@@ -228,7 +284,7 @@ fn streamable(meta: &ModelMeta, table: &TableArgs) -> Result<()> {
 
 /// `linreg evaluate` in one parallel pass over the table, in f64, in bounded memory.
 fn evaluate_streamed<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<()> {
-    let (model, meta) = linreg_store::load_model::<B>(&args.model, device)?;
+    let (model, meta) = load_model::<B>(&args.model, &args.columns, device)?;
     streamable(&meta, &args.table)?;
     let source = crate::sources::open(&args.table.data, &csv_options(&args.table)?)?;
     let selected = source.select(&Selection::new(
@@ -311,7 +367,7 @@ fn predict_streamed<B: Backend, T: linreg_io::Element + Element>(
     args: &PredictArgs,
     device: &B::Device,
 ) -> Result<()> {
-    let (model, meta) = linreg_store::load_model::<B>(&args.model, device)?;
+    let (model, meta) = load_model::<B>(&args.model, &args.columns, device)?;
     if meta.features.is_empty() || meta.targets.is_empty() {
         bail!(
             "{} does not name its feature and target columns (it was saved by an older linreg); \

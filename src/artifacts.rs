@@ -6,14 +6,20 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 
-/// Creates the output directory, refusing a path that is a file.
-pub fn prepare_out_dir(dir: &Path) -> Result<()> {
+/// Refuses an output path that is a file, without creating anything.
+pub fn check_out_dir(dir: &Path) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         bail!(
             "--out {} is a file, not a directory; give a directory path",
             dir.display()
         );
     }
+    Ok(())
+}
+
+/// Creates the output directory, refusing a path that is a file.
+pub fn prepare_out_dir(dir: &Path) -> Result<()> {
+    check_out_dir(dir)?;
     fs::create_dir_all(dir).with_context(|| format!("could not create --out {}", dir.display()))
 }
 

@@ -1,7 +1,7 @@
 //! Backend choice: one `cfg`-gated arm per Burn backend, each calling the one generic run.
 
 use anyhow::{bail, Result};
-use burn::tensor::backend::AutodiffBackend;
+use linreg_train::FusedAutodiffBackend;
 
 use crate::cli::{BackendChoice, Cli, Command};
 use crate::{apply, generate, train, tutorial};
@@ -52,6 +52,16 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
             };
             run::<Autodiff<Wgpu>>(cli, &device, &placement)
         }
+        #[cfg(feature = "cuda")]
+        BackendChoice::Cuda => {
+            use burn::backend::{cuda::CudaDevice, Autodiff, Cuda};
+            let device = CudaDevice::default();
+            let placement = Placement {
+                backend: choice.name(),
+                device: format!("{device:?}"),
+            };
+            run::<Autodiff<Cuda>>(cli, &device, &placement)
+        }
         #[allow(unreachable_patterns)]
         other => bail!(
             "this linreg was built without the {0} backend; rebuild it with `--features {0}`",
@@ -71,7 +81,11 @@ fn wants_f64(cli: &Cli) -> bool {
 }
 
 /// The one generic entry point: every command, on backend `B`.
-fn run<B: AutodiffBackend>(cli: &Cli, device: &B::Device, placement: &Placement) -> Result<()> {
+fn run<B: FusedAutodiffBackend>(
+    cli: &Cli,
+    device: &B::Device,
+    placement: &Placement,
+) -> Result<()> {
     match &cli.command {
         None => tutorial::run::<B>(&cli.tutorial, device, placement),
         Some(Command::Train(args)) => train::run::<B>(args, device, placement),

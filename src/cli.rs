@@ -39,7 +39,8 @@ pub struct Cli {
     #[command(flatten)]
     pub tutorial: TutorialArgs,
 
-    /// Where to train and predict. Default: wgpu when this build has it, else ndarray.
+    /// Where to train and predict. Default: cuda, else wgpu, when this build has it; else
+    /// ndarray.
     #[arg(long, value_enum, global = true)]
     pub backend: Option<BackendChoice>,
 }
@@ -102,6 +103,11 @@ pub struct TutorialArgs {
     #[arg(long, value_name = "B", allow_negative_numbers = true)]
     pub init_bias: Option<f32>,
 
+    /// Start from the parameters of a PyTorch state_dict (`torch.save(model.state_dict(), …)`,
+    /// `.pth`) or a `.safetensors` file holding `linear.weight` [1, 1] and `linear.bias` [1].
+    #[arg(long, value_name = "FILE", conflicts_with = "seed")]
+    pub init_from: Option<PathBuf>,
+
     /// Directory for the model, summary and plots (created if missing).
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
@@ -110,6 +116,12 @@ pub struct TutorialArgs {
     /// absolute deviations). Either way the run reports how close gradient descent gets.
     #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
     pub solver: SolverArg,
+
+    /// How each training step is computed: `fused` (one pass over the rows: linreg-fused's
+    /// Burn backend extension) or `plain` (Burn's autodiff graph through `Linear` and its loss
+    /// modules, with Burn's optimizers: the reference).
+    #[arg(long, value_enum, default_value_t = TrainStepArg::Fused)]
+    pub train_step: TrainStepArg,
 
     #[command(flatten)]
     pub report: ReportArgs,
@@ -121,6 +133,24 @@ pub struct ReportArgs {
     /// Do not write report.html (the run's interactive figures and tables, one offline page).
     #[arg(long)]
     pub no_report: bool,
+}
+
+/// How each training step is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrainStepArg {
+    /// Loss and gradients in one fused pass over the rows (the default).
+    Fused,
+    /// Burn's autodiff graph and optimizers, operation by operation (the reference).
+    Plain,
+}
+
+impl From<TrainStepArg> for linreg_train::TrainStep {
+    fn from(a: TrainStepArg) -> Self {
+        match a {
+            TrainStepArg::Fused => Self::Fused,
+            TrainStepArg::Plain => Self::Plain,
+        }
+    }
 }
 
 /// How to find the coefficients.
@@ -280,6 +310,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
+    /// Start from the parameters of a PyTorch state_dict (`.pth`) or a `.safetensors` file
+    /// (`linear.weight` [targets, features], `linear.bias` [targets]) instead of a seeded
+    /// draw. They act on the features as the model sees them: standardized unless
+    /// --no-standardize.
+    #[arg(long, value_name = "FILE")]
+    pub init_from: Option<PathBuf>,
+
     /// Standardize the features with the training rows' mean and standard deviation (the
     /// default); the statistics are saved with the model.
     #[arg(long, overrides_with = "no_standardize")]
@@ -345,6 +382,22 @@ pub struct TrainArgs {
     #[arg(long, value_name = "DIR", default_value = "artifacts")]
     pub out: PathBuf,
 
+    /// Every N epochs, save a checkpoint in OUT/checkpoints/epoch-NNNNNNNNN: the model, the
+    /// optimizer's state, the schedule's position, the data order and the history so far.
+    /// Ctrl-C (or SIGTERM) saves one at the end of the current epoch in any case.
+    #[arg(long, value_name = "N")]
+    pub checkpoint_every: Option<usize>,
+
+    /// How many checkpoints to keep (the newest).
+    #[arg(long, value_name = "K", default_value_t = 2)]
+    pub keep_checkpoints: usize,
+
+    /// Continue a run from a checkpoint (a checkpoint directory, a checkpoints folder or the
+    /// --out of an interrupted run: its newest checkpoint), with the same data and options as
+    /// the run that wrote it. It ends exactly as the uninterrupted run would have.
+    #[arg(long, value_name = "DIR", conflicts_with = "init_from")]
+    pub resume: Option<PathBuf>,
+
     /// `gd` (gradient descent) or `exact` (the loss's exact minimizer, solved directly).
     #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
     pub solver: SolverArg,
@@ -383,6 +436,11 @@ pub struct TrainArgs {
     #[arg(long, value_enum, value_name = "KIND")]
     pub robust: Option<RobustArg>,
 
+    /// How each training step is computed: `fused` (one pass over the rows) or `plain`
+    /// (Burn's autodiff graph and optimizers, the reference).
+    #[arg(long, value_enum, default_value_t = TrainStepArg::Fused)]
+    pub train_step: TrainStepArg,
+
     /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
@@ -398,12 +456,17 @@ pub struct TrainArgs {
 /// `linreg evaluate`.
 #[derive(Debug, Args)]
 pub struct EvaluateArgs {
-    /// Directory of a saved model (as written by `linreg train` or the tutorial run).
-    #[arg(long, value_name = "DIR")]
+    /// Directory of a saved model (as written by `linreg train` or the tutorial run), or a
+    /// PyTorch `.pth` state_dict or `.safetensors` file (then name its columns with
+    /// --features and --target).
+    #[arg(long, value_name = "DIR|FILE")]
     pub model: PathBuf,
 
     #[command(flatten)]
     pub table: TableArgs,
+
+    #[command(flatten)]
+    pub columns: WeightsColumns,
 
     /// Print the metrics as JSON on stdout.
     #[arg(long)]
@@ -421,17 +484,34 @@ pub struct EvaluateArgs {
 /// `linreg predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Directory of a saved model.
-    #[arg(long, value_name = "DIR")]
+    /// Directory of a saved model, or a PyTorch `.pth` state_dict or `.safetensors` file (then
+    /// name its columns with --features and --target).
+    #[arg(long, value_name = "DIR|FILE")]
     pub model: PathBuf,
 
     #[command(flatten)]
     pub table: TableArgs,
 
+    #[command(flatten)]
+    pub columns: WeightsColumns,
+
     /// Where to write the rows with their predictions: CSV, or Parquet when the name ends in
     /// `.parquet`. Default: stdout (CSV).
     #[arg(long, value_name = "FILE.csv|FILE.parquet")]
     pub output: Option<PathBuf>,
+}
+
+/// Column names for a model file that has none (`.pth`, `.safetensors`).
+#[derive(Debug, Args)]
+pub struct WeightsColumns {
+    /// With a `.pth`/`.safetensors` model: the table's columns that are its inputs, in order.
+    #[arg(long, value_name = "COL,…", value_delimiter = ',')]
+    pub features: Option<Vec<String>>,
+
+    /// With a `.pth`/`.safetensors` model: the names of its outputs, in order (`predict`
+    /// writes `<name>_pred`; `evaluate` scores against these columns).
+    #[arg(long, value_name = "COL[,COL…]", value_delimiter = ',')]
+    pub target: Option<Vec<String>>,
 }
 
 /// `linreg generate`.
@@ -475,12 +555,16 @@ pub enum BackendChoice {
     Ndarray,
     /// GPU, through burn-wgpu: Vulkan, Metal, DirectX or OpenGL (cargo feature `wgpu`).
     Wgpu,
+    /// NVIDIA GPU, through burn-cuda (cargo feature `cuda`).
+    Cuda,
 }
 
 impl BackendChoice {
     /// The backend used when `--backend` is not given.
     pub fn default_for_build() -> Self {
-        if cfg!(feature = "wgpu") {
+        if cfg!(feature = "cuda") {
+            Self::Cuda
+        } else if cfg!(feature = "wgpu") {
             Self::Wgpu
         } else {
             Self::Ndarray
@@ -492,6 +576,7 @@ impl BackendChoice {
         match self {
             Self::Ndarray => "ndarray",
             Self::Wgpu => "wgpu",
+            Self::Cuda => "cuda",
         }
     }
 }

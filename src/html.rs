@@ -11,7 +11,7 @@ use linreg_report::{
     Coefficients, ExactGap, FitSet, GapRow, LossHistory, MetricsRow, Points, Report, Role,
     TargetCoefficients, TargetFit, Term, XyFigures,
 };
-use linreg_store::{ExactReport, MetricsJson, ModelMeta, ParamsJson, Summary};
+use linreg_store::{ExactReport, InferenceJson, MetricsJson, ModelMeta, ParamsJson, Summary};
 use linreg_train::{predict, Metrics};
 use serde::Serialize;
 
@@ -176,10 +176,32 @@ fn exact_gap(r: &ExactReport) -> ExactGap {
 fn coefficients(
     params: &ParamsJson,
     exact: Option<&ExactReport>,
+    inference: Option<&InferenceJson>,
     standardizer: Option<&Standardizer>,
     features: &[String],
     targets: &[String],
 ) -> Coefficients {
+    // The inference tables, one per target, name the intercept `intercept`.
+    let tables: Vec<&linreg_solve::Inference> = match inference {
+        None => Vec::new(),
+        Some(InferenceJson::One(t)) => vec![t.as_ref()],
+        Some(InferenceJson::Many(ts)) => ts.iter().collect(),
+    };
+    let with_inference = |o: usize, name: &str, term: Term| -> Term {
+        let found = tables
+            .get(o)
+            .and_then(|t| t.coefficients.iter().find(|c| c.name == name));
+        match found {
+            Some(c) => Term {
+                std_error: c.std_error.is_finite().then_some(c.std_error),
+                interval: (c.ci_low.is_finite() && c.ci_high.is_finite())
+                    .then_some((c.ci_low, c.ci_high)),
+                p_value: c.p_value.is_finite().then_some(c.p_value),
+                ..term
+            },
+            None => term,
+        }
+    };
     let exact = exact.map(|e| {
         ParamsJson {
             weight: e.weight.clone(),
@@ -194,15 +216,21 @@ fn coefficients(
             let mut terms: Vec<Term> = features
                 .iter()
                 .enumerate()
-                .map(|(i, name)| Term {
-                    exact: exact.as_ref().map(|e| e.weight[o][i]),
-                    ..Term::new(name.clone(), params.weight[o][i])
+                .map(|(i, name)| {
+                    let term = Term {
+                        exact: exact.as_ref().map(|e| e.weight[o][i]),
+                        ..Term::new(name.clone(), params.weight[o][i])
+                    };
+                    with_inference(o, name, term)
                 })
                 .collect();
-            terms.push(Term {
-                exact: exact.as_ref().map(|e| e.bias[o]),
-                ..Term::new("(intercept)", params.bias[o])
-            });
+            if let Some(&bias) = params.bias.get(o) {
+                let term = Term {
+                    exact: exact.as_ref().and_then(|e| e.bias.get(o).copied()),
+                    ..Term::new("(intercept)", bias)
+                };
+                terms.push(with_inference(o, "intercept", term));
+            }
             TargetCoefficients {
                 target: target.clone(),
                 terms,
@@ -217,7 +245,7 @@ fn coefficients(
         } else {
             "On the columns as given.".into()
         },
-        level: None,
+        level: (!tables.is_empty()).then_some(0.95),
         targets,
     }
 }
@@ -277,6 +305,7 @@ fn from_summary(summary: &Summary, standardizer: Option<&Standardizer>) -> Repor
         coefficients: Some(coefficients(
             &summary.original_units,
             summary.exact.as_ref(),
+            summary.inference.as_ref(),
             standardizer,
             &summary.features,
             &summary.targets,
@@ -526,6 +555,7 @@ pub fn evaluate<B: Backend, T: Real>(
         ),
         coefficients: Some(coefficients(
             &params.in_original_units(standardizer.as_ref()),
+            None,
             None,
             standardizer.as_ref(),
             &meta.features,

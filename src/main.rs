@@ -8,6 +8,7 @@
 mod apply;
 mod artifacts;
 mod backend;
+mod checkpoints;
 mod cli;
 mod exact;
 mod generate;
@@ -30,7 +31,11 @@ fn main() -> ExitCode {
         Err(err) => {
             // `{:#}` prints the whole chain of context on one line: "what failed: why".
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            // Stopped by Ctrl-C (or SIGTERM) after a checkpoint: exit as the signal would.
+            match err.downcast_ref::<checkpoints::Interrupted>() {
+                Some(stopped) => ExitCode::from(stopped.exit_code()),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

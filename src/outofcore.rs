@@ -83,6 +83,9 @@ fn check_supported(args: &TrainArgs, engine: Engine) -> Result<()> {
     if args.polynomial.is_some() {
         bail!("--polynomial expands the rows in memory{hint}");
     }
+    if args.init_from.is_some() || args.checkpoint_every.is_some() || args.resume.is_some() {
+        bail!("--init-from, --checkpoint-every and --resume are for training in memory{hint}");
+    }
     if args.robust.is_some() {
         bail!(
             "--robust standard errors need each row's leverage, a second look at every row{hint}"
@@ -142,7 +145,7 @@ struct FirstPass {
 }
 
 /// Runs `linreg train` out of core. The arguments have been checked by `train::run`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: linreg_train::FusedAutodiffBackend>(
     args: &TrainArgs,
     engine: Engine,
     device: &B::Device,
@@ -403,7 +406,8 @@ pub fn run<B: AutodiffBackend>(
         polynomial: None,
         exact: exact_original.clone(),
     };
-    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
     let final_params = ParamsJson::from(trained.model.params_as::<f64>());
     let summary = Summary {
         backend: placement.backend.into(),
@@ -454,6 +458,7 @@ pub fn run<B: AutodiffBackend>(
         files: Files {
             model: model_path.clone(),
             model_meta: meta_path.clone(),
+            model_safetensors: saved.safetensors.clone(),
             plots: plots.clone(),
         },
     };
@@ -468,7 +473,7 @@ pub fn run<B: AutodiffBackend>(
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
     console.line("   Files written:");
-    for path in [&model_path, &meta_path, &summary_path]
+    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
         .into_iter()
         .chain(&plots)
         .chain(&report)

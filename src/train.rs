@@ -3,19 +3,23 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use burn::tensor::backend::AutodiffBackend;
 use linreg_data::rng::SplitMix64;
 use linreg_data::{Columns, CsvOptions, Matrix, Real, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
-use linreg_train::{predict, train, LossKind, OptimizerKind, Schedule, TrainConfig, Trained};
+use linreg_store::checkpoint::{RunIdentity, RunRecord};
+use linreg_train::{
+    predict, train_checkpointed, FusedAutodiffBackend, LossKind, OptimizerKind, Schedule,
+    TrainConfig, TrainError, Trained,
+};
 
 use linreg_store::{
     Files, InferenceJson, MetricsJson, MetricsPair, ModelInfo, ParamsJson, PolynomialJson, Rows,
-    Summary,
+    StoreError, Summary,
 };
 
 use crate::artifacts;
 use crate::backend::Placement;
+use crate::checkpoints::{self, Checkpoints, Interrupt};
 use crate::cli::{LossArg, OptimizerArg, ScheduleArg, SolverArg, TrainArgs};
 use crate::exact::{self, Exact};
 use crate::report::{metrics_table, Console};
@@ -52,6 +56,7 @@ pub fn config(args: &TrainArgs) -> TrainConfig {
         })
         .with_patience(args.patience)
         .with_seed(args.seed)
+        .with_train_step(args.train_step.into())
 }
 
 /// PyTorch's `nn.Linear` initialization, `U(−k, k)` with `k = 1/√inputs`, drawn on the host
@@ -289,13 +294,23 @@ fn shape<T: Real>(
 }
 
 /// Runs `linreg train` on backend `B`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: FusedAutodiffBackend>(
     args: &TrainArgs,
     device: &B::Device,
     placement: &Placement,
 ) -> Result<()> {
     let config = config(args);
     config.validate()?;
+    checkpoints::validate(args)?;
+    if args.solver == SolverArg::Exact && (args.checkpoint_every.is_some() || args.resume.is_some())
+    {
+        bail!(
+            "--checkpoint-every and --resume apply to gradient descent (--solver gd); an exact \
+             solve has no epochs to save or resume"
+        );
+    }
+    // Checkpoints are written into --out during training: refuse a file there now.
+    artifacts::check_out_dir(&args.out)?;
     if !(args.l2.is_finite() && args.l2 >= 0.0) {
         bail!(
             "--l2 = {} is invalid: expected a finite number ≥ 0",
@@ -321,7 +336,9 @@ pub fn run<B: AutodiffBackend>(
         return crate::outofcore::run::<B>(args, engine, device, placement);
     }
     let options = csv_options(&args.table)?;
+    let read_start = std::time::Instant::now();
     let data = prepare(args, &options)?;
+    let prepared_in = read_start.elapsed().as_secs_f64();
     let (split, features, targets) = (&data.split, &data.features, &data.targets);
 
     let mut console = Console::new(args.quiet || args.json);
@@ -344,23 +361,96 @@ pub fn run<B: AutodiffBackend>(
     if args.no_intercept {
         console.line("   no intercept: the model has no bias, features used as they are");
     }
+    console.line(&format!(
+        "   read, split and prepared in {prepared_in:.2} s"
+    ));
 
-    let mut start = initial_params(features.len(), targets.len(), args.seed);
-    if args.no_intercept {
-        start.bias.clear();
-    }
-    let model = LrModelConfig::new()
+    let model_config = LrModelConfig::new()
         .with_d_input(features.len())
         .with_d_output(targets.len())
-        .with_bias(!args.no_intercept)
-        .init::<B>(device)
-        .with_params(&start)?;
+        .with_bias(!args.no_intercept);
+    let model = match &args.init_from {
+        Some(path) => linreg_store::load_weights::<B>(path, Some(&model_config), device).map_err(
+            |e| match e {
+                StoreError::ShapeDoesNotFit { .. } => anyhow::anyhow!(
+                    "{e} for the {} feature(s) and {} target(s) of {}",
+                    features.len(),
+                    targets.len(),
+                    args.table.data.display()
+                ),
+                other => other.into(),
+            },
+        )?,
+        None => {
+            let mut start = initial_params(features.len(), targets.len(), args.seed);
+            if args.no_intercept {
+                start.bias.clear();
+            }
+            model_config.init::<B>(device).with_params(&start)?
+        }
+    };
     let mut statistical = None;
-    let initial = ParamsJson::from(model.params_as::<f64>());
+    let mut initial = ParamsJson::from(model.params_as::<f64>());
+    let mut init = match &args.init_from {
+        Some(path) => format!("loaded from {}", path.display()),
+        None => format!(
+            "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
+            args.seed
+        ),
+    };
     let (trained, exact_report) = match args.solver {
         SolverArg::Gd => {
-            let trained = train(model, split, &config, device, &mut console)?;
+            // What a checkpoint must match to be resumed here; a resumed run reports the
+            // start of the run it continues.
+            let identity = RunIdentity::new(
+                &config,
+                model.config(),
+                features,
+                targets,
+                data.standardizer.as_ref(),
+                split,
+            );
+            let resumed = match &args.resume {
+                Some(path) => Some(checkpoints::resume::<B>(path, &identity, device)?),
+                None => None,
+            };
+            if let Some(r) = &resumed {
+                initial = r.meta.run.initial.clone();
+                init = r.meta.run.init.clone();
+                console.line(&format!(
+                    "   resuming from {} after epoch {} of {}",
+                    r.dir.display(),
+                    r.meta.epochs_done,
+                    config.epochs
+                ));
+            }
+            let run = RunRecord {
+                identity,
+                initial: initial.clone(),
+                init: init.clone(),
+            };
+            let interrupt = Interrupt::listen()?;
+            console.line(&format!(
+                "   Training {} epochs; Ctrl-C stops after the current epoch and saves a checkpoint.",
+                config.epochs
+            ));
+            let mut saver = Checkpoints::new(args, &config, &run, &interrupt);
+            let result = train_checkpointed(
+                model,
+                split,
+                &config,
+                device,
+                &mut console,
+                &mut saver,
+                resumed.map(|r| r.state),
+            );
             console.finish();
+            let trained = match result {
+                Err(TrainError::Interrupted { epochs_done }) => {
+                    return Err(saver.interrupted(epochs_done, &args.out).into())
+                }
+                other => other?,
+            };
             let stopped = match trained.best_epoch {
                 Some(best) => format!(" (early stop; kept epoch {best})"),
                 None => String::new(),
@@ -461,16 +551,14 @@ pub fn run<B: AutodiffBackend>(
         polynomial: data.polynomial.clone(),
         exact: exact_original.clone(),
     };
-    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
     let final_params = ParamsJson::from(trained.model.params_as::<f64>());
     let summary = Summary {
         backend: placement.backend.into(),
         device: placement.device.clone(),
         seed: Some(args.seed),
-        init: format!(
-            "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
-            args.seed
-        ),
+        init,
         features: features.clone(),
         targets: targets.clone(),
         rows: Rows {
@@ -513,6 +601,7 @@ pub fn run<B: AutodiffBackend>(
         files: Files {
             model: model_path.clone(),
             model_meta: meta_path.clone(),
+            model_safetensors: saved.safetensors.clone(),
             plots: plots.clone(),
         },
     };
@@ -522,7 +611,7 @@ pub fn run<B: AutodiffBackend>(
         println!("{}", serde_json::to_string_pretty(&summary)?);
     }
     console.line("   Files written:");
-    for path in [&model_path, &meta_path, &summary_path]
+    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
         .into_iter()
         .chain(&plots)
         .chain(&report)
@@ -534,7 +623,7 @@ pub fn run<B: AutodiffBackend>(
 
 /// The loss curves, and the predictions: the tutorial's x–y figures for one feature,
 /// predicted-vs-actual for the first target otherwise.
-pub fn draw_plots<B: AutodiffBackend>(
+pub fn draw_plots<B: FusedAutodiffBackend>(
     dir: &Path,
     data: &Prepared,
     trained: &Trained<B>,

@@ -4,10 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use burn::prelude::*;
-use burn::tensor::backend::AutodiffBackend;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_train::{predict, train, LogEntry, LossKind, TrainConfig};
+use linreg_train::{predict, train, FusedAutodiffBackend, LogEntry, LossKind, TrainConfig};
 
 use linreg_store::{Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary};
 
@@ -17,7 +16,7 @@ use crate::cli::{SolverArg, TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WE
 use crate::exact;
 
 /// Runs the tutorial on backend `B` and writes its files to `args.out`.
-pub fn run<B: AutodiffBackend>(
+pub fn run<B: FusedAutodiffBackend>(
     args: &TutorialArgs,
     device: &B::Device,
     placement: &Placement,
@@ -27,7 +26,8 @@ pub fn run<B: AutodiffBackend>(
         .with_epochs(args.epochs)
         .with_lr(args.lr)
         .with_log_every(args.log_every)
-        .with_loss(LossKind::L1);
+        .with_loss(LossKind::L1)
+        .with_train_step(args.train_step.into());
     config.validate()?;
     let spec = LineSpec {
         weight: args.weight,
@@ -45,6 +45,8 @@ pub fn run<B: AutodiffBackend>(
             anyhow::bail!("--{name} must be a finite number");
         }
     }
+    // A start file is read (and checked) before anything is printed.
+    let (model, init) = initial_model::<B>(args, device)?;
 
     println!(
         "linreg: the PyTorch \"Linear Models\" tutorial on Burn (backend {}, device {})",
@@ -63,7 +65,6 @@ pub fn run<B: AutodiffBackend>(
         args.train_fraction * 100.0
     );
 
-    let (model, init) = initial_model::<B>(args, device)?;
     let initial = model.params();
     println!("   Initial parameters ({init}):");
     println!("   {}", state_dict(&initial));
@@ -134,7 +135,8 @@ pub fn run<B: AutodiffBackend>(
         polynomial: None,
         exact: None,
     };
-    let (model_path, meta_path) = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
+    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
     let (loaded, _) = linreg_store::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
     let reloaded = predict(&loaded, &split.test.x, &inner_device).into_values();
     anyhow::ensure!(
@@ -146,6 +148,19 @@ pub fn run<B: AutodiffBackend>(
         "   Saved to {}; loaded it into a fresh LrModel: its {} test predictions equal the trained model's.",
         model_path.display(),
         reloaded.len()
+    );
+    // The PyTorch copy, read back as PyTorch's keys and layout, must predict the same too.
+    let torch =
+        linreg_store::load_weights::<B::InnerBackend>(&saved.safetensors, None, &inner_device)?;
+    anyhow::ensure!(
+        predict(&torch, &split.test.x, &inner_device).into_values() == predictions,
+        "the model loaded back from {} predicts differently from the trained one",
+        saved.safetensors.display()
+    );
+    println!(
+        "   For PyTorch: {} (loaded_model.load_state_dict(safetensors.torch.load_file(\"{}\"))).",
+        saved.safetensors.display(),
+        saved.safetensors.display()
     );
 
     let summary = Summary {
@@ -185,6 +200,7 @@ pub fn run<B: AutodiffBackend>(
         files: Files {
             model: model_path.clone(),
             model_meta: meta_path.clone(),
+            model_safetensors: saved.safetensors.clone(),
             plots: plots.clone(),
         },
     };
@@ -192,7 +208,7 @@ pub fn run<B: AutodiffBackend>(
     let report = crate::html::tutorial(args, &split, &predictions, &summary, &summary_path)?;
 
     println!("\n5. Files written");
-    for path in [&model_path, &meta_path, &summary_path]
+    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
         .into_iter()
         .chain(&plots)
         .chain(&report)
@@ -208,15 +224,21 @@ fn initial_model<B: Backend>(
     device: &B::Device,
 ) -> Result<(LrModel<B>, String)> {
     let config = LrModelConfig::new();
-    let (model, mut source) = match args.seed {
-        Some(seed) => {
+    let (model, mut source) = match (&args.init_from, args.seed) {
+        // Any `Linear(1, 1)` state_dict, such as the one the tutorial saves (the parser refuses
+        // `--seed` beside `--init-from`).
+        (Some(path), _) => {
+            let model = linreg_store::load_weights::<B>(path, Some(&config), device)?;
+            (model, format!("loaded from {}", path.display()))
+        }
+        (None, Some(seed)) => {
             B::seed(device, seed);
             (
                 config.init::<B>(device),
                 format!("drawn by Burn's generator with seed {seed}"),
             )
         }
-        None => {
+        (None, None) => {
             let model = config.init::<B>(device).with_params(&LinearParams {
                 weight: vec![vec![PYTORCH_SEED42_WEIGHT]],
                 bias: vec![PYTORCH_SEED42_BIAS],

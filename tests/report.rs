@@ -281,3 +281,48 @@ fn one_feature_tables_get_the_tutorials_figures_on_the_original_scale() {
     }
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
+
+#[test]
+fn an_exact_fit_draws_its_confidence_intervals() {
+    let dir = temp_dir("report-inference");
+    let data = common::fixture("strd/longley.csv");
+    run_ok(
+        &dir,
+        &[
+            "train", "--data", &data, "--test", &data, "--target", "y", "--solver", "exact",
+            "--out", "m",
+        ],
+    );
+    let summary = json(&dir.join("m/summary.json"));
+    let html = read(&dir.join("m/report.html"));
+    let fig = figure(&html, "fig-coefficients-0");
+    let trace = &fig["data"][0];
+    let names: Vec<&str> = trace["x"]
+        .as_array()
+        .expect("names")
+        .iter()
+        .map(|v| v.as_str().expect("a name"))
+        .collect();
+    let above = numbers(&trace["error_y"]["array"]);
+    let below = numbers(&trace["error_y"]["arrayminus"]);
+    let rows = summary["inference"]["coefficients"]
+        .as_array()
+        .expect("the inference table");
+    assert_eq!(rows.len(), names.len());
+    for row in rows {
+        let name = row["name"].as_str().expect("name");
+        let drawn = if name == "intercept" {
+            "(intercept)"
+        } else {
+            name
+        };
+        let i = names.iter().position(|n| *n == drawn).expect("drawn");
+        let (est, lo, hi) = (f(&row["estimate"]), f(&row["ci_low"]), f(&row["ci_high"]));
+        // The bars span the 95% interval of summary.json, to rounding.
+        let tol = 1e-9 * est.abs().max(hi - lo);
+        assert!((above[i] - (hi - est)).abs() <= tol, "{name}");
+        assert!((below[i] - (est - lo)).abs() <= tol, "{name}");
+    }
+    assert!(own_part(&html).contains("95%"), "the level is named");
+    std::fs::remove_dir_all(dir).expect("cleanup");
+}

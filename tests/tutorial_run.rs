@@ -141,6 +141,7 @@ fn tutorial_run_matches_pytorch_and_writes_every_file() {
                 "loss.svg",
                 "model.json",
                 "model.mpk",
+                "model.safetensors",
                 "predictions.png",
                 "predictions.svg",
                 "report.html",

@@ -251,15 +251,10 @@ fn csv_sources_scan_like_parquet_and_formats_do_not_mix() {
     assert_eq!(t.data.len(), 6000);
     assert_eq!(t.data.y.values()[3000 + 17], cols[2][17]);
     let states = source
-        .scan::<f32, _, IoError>(
-            &s,
-            &ScanOptions::default(),
-            Vec::new,
-            |st, c| {
-                st.push((c.first_row(), c.rows()));
-                Ok(())
-            },
-        )
+        .scan::<f32, _, IoError>(&s, &ScanOptions::default(), Vec::new, |st, c| {
+            st.push((c.first_row(), c.rows()));
+            Ok(())
+        })
         .unwrap();
     assert_eq!(states.len(), 1);
     let mut next = 0;

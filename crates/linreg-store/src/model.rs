@@ -37,6 +37,30 @@ pub fn precision_of<B: Backend>() -> &'static str {
     }
 }
 
+/// Encodes any record of `B` with the recorder of `B`'s precision, so an f64 model's (or its
+/// optimizer's) digits survive.
+pub(crate) fn record_bytes<B: Backend, R: burn::record::Record<B>>(
+    record: R,
+) -> Result<Vec<u8>, burn::record::RecorderError> {
+    if precision_of::<B>() == "f64" {
+        WideRecorder::default().record(record, ())
+    } else {
+        ModelRecorder::default().record(record, ())
+    }
+}
+
+/// Decodes a record written by [`record_bytes`] on a backend of the same precision.
+pub(crate) fn load_bytes<B: Backend, R: burn::record::Record<B>>(
+    bytes: Vec<u8>,
+    device: &B::Device,
+) -> Result<R, burn::record::RecorderError> {
+    if precision_of::<B>() == "f64" {
+        WideRecorder::default().load(bytes, device)
+    } else {
+        ModelRecorder::default().load(bytes, device)
+    }
+}
+
 /// The precision a saved model was trained in (`f32` when `model.json` does not say, or
 /// cannot be read: loading it then gives the real error).
 pub fn saved_precision(dir: &Path) -> String {
@@ -47,7 +71,7 @@ pub fn saved_precision(dir: &Path) -> String {
         .unwrap_or_else(default_precision)
 }
 
-fn default_precision() -> String {
+pub(crate) fn default_precision() -> String {
     "f32".into()
 }
 
@@ -168,28 +192,43 @@ pub struct ModelInfo {
 
 /// Encodes `model` as `model.mpk`'s bytes.
 pub fn encode_record<B: Backend>(model: &LrModel<B>) -> Result<Vec<u8>, StoreError> {
-    let record = model.clone().into_record();
-    if precision_of::<B>() == "f64" {
-        WideRecorder::default().record(record, ())
-    } else {
-        ModelRecorder::default().record(record, ())
-    }
-    .map_err(StoreError::Encode)
+    record_bytes::<B, _>(model.clone().into_record()).map_err(StoreError::Encode)
 }
 
-/// Saves `model` as `dir/model.mpk` and `dir/model.json`, both or neither; returns their paths.
+/// The files [`save_model`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedModel {
+    /// `model.mpk`, Burn's record.
+    pub record: PathBuf,
+    /// `model.json`, its description.
+    pub meta: PathBuf,
+    /// `model.safetensors`, the same parameters for PyTorch (`linear.weight` `[out, in]`).
+    pub safetensors: PathBuf,
+}
+
+/// Saves `model` as `dir/model.mpk` and `dir/model.json`, and as `dir/model.safetensors` for
+/// PyTorch: all three or none.
 pub fn save_model<B: Backend>(
     model: &LrModel<B>,
     info: &ModelInfo,
     dir: &Path,
-) -> Result<(PathBuf, PathBuf), StoreError> {
+) -> Result<SavedModel, StoreError> {
     let bytes = encode_record(model)?;
     let meta = ModelMeta::new(model, info);
-    let (model_path, meta_path) = (dir.join(MODEL_FILE), dir.join(MODEL_META_FILE));
-    // Both files or neither: a record never sits beside another model's description.
     let meta_bytes = serde_json::to_vec_pretty(&meta).map_err(StoreError::EncodeJson)?;
-    write_all_atomic(&[(&model_path, &bytes), (&meta_path, &meta_bytes)])?;
-    Ok((model_path, meta_path))
+    let safetensors = crate::encode_safetensors(model)?;
+    let saved = SavedModel {
+        record: dir.join(MODEL_FILE),
+        meta: dir.join(MODEL_META_FILE),
+        safetensors: dir.join(crate::SAFETENSORS_FILE),
+    };
+    // All or none: a record never sits beside another model's description or weights.
+    write_all_atomic(&[
+        (&saved.record, &bytes),
+        (&saved.meta, &meta_bytes),
+        (&saved.safetensors, &safetensors),
+    ])?;
+    Ok(saved)
 }
 
 /// Parses and checks `model.json`'s text; `path` names it in errors.
@@ -225,6 +264,14 @@ pub fn decode_record<B: Backend>(
     path: &Path,
     meta_path: &Path,
 ) -> Result<LrModel<B>, StoreError> {
+    // Burn decodes tensors without checking them against the model: check first.
+    crate::record_guard::check_model(&bytes, &meta.config).map_err(|reason| {
+        StoreError::BadRecord {
+            path: path.to_path_buf(),
+            meta: meta_path.to_path_buf(),
+            reason,
+        }
+    })?;
     let record = if meta.precision == "f64" {
         WideRecorder::default().load(bytes, device)
     } else {
@@ -340,7 +387,12 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         names.sort();
-        assert_eq!(names, ["model.json", "model.mpk"]);
+        assert_eq!(names, ["model.json", "model.mpk", "model.safetensors"]);
+        // The safetensors file holds the same numbers, for PyTorch.
+        let st =
+            crate::load_weights::<B>(&dir.join("model.safetensors"), None, &Default::default())
+                .unwrap();
+        assert_eq!(st.params(), m.params());
         fs::remove_dir_all(dir).unwrap();
     }
 
@@ -363,7 +415,7 @@ mod tests {
         save_model(&model(), &info(), &dir).unwrap();
         fs::write(dir.join(MODEL_FILE), b"\x93not a record").unwrap();
         let err = load_err(&dir);
-        assert!(matches!(err, StoreError::CorruptRecord { .. }), "{err}");
+        assert!(matches!(err, StoreError::BadRecord { .. }), "{err}");
         assert!(chain(&err).contains("model.mpk is corrupt"), "{err}");
         fs::write(dir.join(MODEL_META_FILE), b"{").unwrap();
         let err = load_err(&dir);
@@ -383,9 +435,31 @@ mod tests {
         fs::write(dir.join(MODEL_META_FILE), meta).unwrap();
         let err = chain(&load_err(&dir));
         assert!(
-            err.contains("does not match") && err.contains("expected 1→1"),
+            err.contains("does not match")
+                && err.contains("holds a weight of shape [2, 3], but the model's is [1, 1]"),
             "{err}"
         );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_parameter_id_burn_cannot_read_is_refused() {
+        // Found by fuzzing (`tests/fuzz_loaders.rs`): Burn panics on such an id.
+        let dir = tmp("bad-id");
+        let m = model();
+        save_model(&m, &info(), &dir).unwrap();
+        let path = dir.join(MODEL_FILE);
+        let mut bytes = fs::read(&path).unwrap();
+        let id = m.linear.weight.id.serialize();
+        let at = bytes
+            .windows(id.len())
+            .position(|w| w == id.as_bytes())
+            .unwrap();
+        bytes[at..at + id.len()].copy_from_slice(b"zzzzzzzzzzzzz");
+        fs::write(&path, bytes).unwrap();
+        let err = load_err(&dir);
+        assert!(matches!(err, StoreError::BadRecord { .. }), "{err}");
+        assert!(err.to_string().contains("valid parameter id"), "{err}");
         fs::remove_dir_all(dir).unwrap();
     }
 

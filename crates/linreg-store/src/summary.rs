@@ -130,6 +130,8 @@ pub struct Files {
     pub model: PathBuf,
     /// `model.json`.
     pub model_meta: PathBuf,
+    /// `model.safetensors`, the model for PyTorch.
+    pub model_safetensors: PathBuf,
     /// Every chart, PNG and SVG.
     pub plots: Vec<PathBuf>,
 }

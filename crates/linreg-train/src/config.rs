@@ -1,6 +1,7 @@
 //! Hyperparameters: what to minimize, how, and for how long. Checked once, in [`TrainConfig::validate`].
 
 use burn::prelude::*;
+use linreg_fused::FusedLoss;
 
 use crate::TrainError;
 
@@ -33,6 +34,15 @@ impl LossKind {
         }
     }
 
+    /// The same loss for the fused step.
+    pub fn fused(&self) -> FusedLoss {
+        match *self {
+            Self::L1 => FusedLoss::L1,
+            Self::Mse => FusedLoss::Mse,
+            Self::Huber { delta } => FusedLoss::Huber { delta },
+        }
+    }
+
     /// The loss's name as the CLI spells it.
     pub fn name(&self) -> &'static str {
         match self {
@@ -61,6 +71,28 @@ impl OptimizerKind {
             Self::Sgd => "sgd",
             Self::Adam => "adam",
             Self::AdamW => "adamw",
+        }
+    }
+}
+
+/// How each training step computes the loss and its gradients.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum TrainStep {
+    /// One pass over the rows per step: the fused regression operation of `linreg-fused`
+    /// (a Burn backend extension), its gradients handed to the optimizer through autodiff;
+    /// SGD rounds its update as PyTorch does. Mini-batches are read in place by row index.
+    Fused,
+    /// Burn's graph: `Linear`'s forward, Burn's loss modules, autodiff's backward through
+    /// them, Burn's own optimizers. The reference the fused step is tested against.
+    Plain,
+}
+
+impl TrainStep {
+    /// The name as the CLI spells it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Fused => "fused",
+            Self::Plain => "plain",
         }
     }
 }
@@ -143,6 +175,9 @@ pub struct TrainConfig {
     /// Seed of the mini-batch shuffles.
     #[config(default = 0)]
     pub seed: u64,
+    /// Fused (default) or plain training step.
+    #[config(default = "TrainStep::Fused")]
+    pub train_step: TrainStep,
 }
 
 impl TrainConfig {

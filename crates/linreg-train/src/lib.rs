@@ -7,6 +7,14 @@
 //! in the PyTorch tutorial, the train loss is the one computed before that epoch's step and the
 //! test loss is computed after it. The library never prints: progress goes to a [`Progress`].
 //!
+//! Each step is, by default, one fused pass over the rows ([`TrainStep::Fused`]: the loss and
+//! its gradients from `linreg-fused`'s Burn backend extension, handed to the optimizer through
+//! autodiff); [`TrainStep::Plain`] runs Burn's own graph (`Linear`, Burn's loss modules,
+//! autodiff, Burn's optimizers) and is the reference the fused step is tested against.
+//! Mini-batches are slices of a permutation of the rows already on the device. Data can be
+//! moved to the device once ([`DeviceSplit::new`], [`train_on_device`]), so the table never
+//! exists twice in memory.
+//!
 //! Losses: L1, MSE, Huber ([`LossKind`]). Optimizers: SGD with momentum and weight decay, Adam,
 //! AdamW, with PyTorch's semantics ([`OptimizerKind`]). Schedules: constant, step, cosine
 //! ([`Schedule`]). Early stopping on the test loss (`patience`). Metrics: MAE, MSE, RMSE, R²
@@ -32,17 +40,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod checkpoint;
 mod config;
+mod device;
 mod metrics;
+mod optim;
 mod trainer;
 
 use burn::prelude::*;
 use linreg_data::{Matrix, Real};
 use linreg_model::LrModel;
 
-pub use config::{LossKind, OptimizerKind, Schedule, TrainConfig};
-pub use metrics::{Metrics, Scores};
-pub use trainer::{train, LogEntry, Progress, Trained, Trainer};
+pub use checkpoint::{Checkpoint, Checkpointer, TrainState};
+pub use config::{LossKind, OptimizerKind, Schedule, TrainConfig, TrainStep};
+pub use device::{DeviceData, DeviceSplit};
+pub use linreg_fused::FusedAutodiffBackend;
+pub use metrics::{sum_of_squares, Metrics, Scores};
+pub use optim::{TorchSgd, TorchSgdState};
+pub use trainer::{
+    train, train_checkpointed, train_on_device, train_on_device_checkpointed, LogEntry, Progress,
+    Trained, Trainer,
+};
 
 /// Why training stopped without a model.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -87,6 +105,15 @@ pub enum TrainError {
         /// The learning rate used.
         lr: f64,
     },
+    /// Training was asked to stop (Ctrl-C) after a checkpoint was saved.
+    #[error("training was interrupted after epoch {epochs_done}")]
+    Interrupted {
+        /// Epochs completed and saved.
+        epochs_done: usize,
+    },
+    /// A checkpoint could not be saved or restored.
+    #[error("checkpoint: {0}")]
+    Checkpoint(String),
 }
 
 /// A number as a person would type it: `0.01`, `1e38`.

@@ -40,7 +40,6 @@ impl Metrics {
         let (n, m) = (targets.rows(), targets.cols());
         let mut abs = vec![0.0_f64; m];
         let mut sq = vec![0.0_f64; m];
-        let mut sum = vec![0.0_f64; m];
         for (row_p, row_y) in predictions
             .chunks_exact(m)
             .zip(targets.values().chunks_exact(m))
@@ -49,19 +48,26 @@ impl Metrics {
                 let (p, y) = (f64::from(row_p[j]), row_y[j].to_f64());
                 abs[j] += (p - y).abs();
                 sq[j] += (p - y).powi(2);
-                sum[j] += y;
             }
         }
-        let mean_y: Vec<f64> = sum.iter().map(|s| s / n.max(1) as f64).collect();
-        let mut tot = vec![0.0_f64; m];
-        for row_y in targets.values().chunks_exact(m) {
-            for j in 0..m {
-                tot[j] += (row_y[j].to_f64() - mean_y[j]).powi(2);
-            }
-        }
-        let per_target: Vec<Scores> = (0..m)
+        let tot = sum_of_squares(targets);
+        Self::from_sums(&abs, &sq, n, &tot)
+    }
+
+    /// Scores from the per-target sums a fused evaluation returns: `Σ|r|`, `Σr²` over `rows`
+    /// rows, and the targets' `Σ(y − ȳ)²` ([`sum_of_squares`]).
+    ///
+    /// # Panics
+    /// If the three slices have different lengths.
+    pub fn from_sums(abs: &[f64], sq: &[f64], rows: usize, tot: &[f64]) -> Self {
+        assert!(
+            abs.len() == sq.len() && sq.len() == tot.len(),
+            "one sum per target"
+        );
+        let n = rows.max(1) as f64;
+        let per_target: Vec<Scores> = (0..abs.len())
             .map(|j| {
-                let mse = sq[j] / n.max(1) as f64;
+                let mse = sq[j] / n;
                 let r2 = if tot[j] > 0.0 {
                     1.0 - sq[j] / tot[j]
                 } else if sq[j] == 0.0 {
@@ -70,13 +76,14 @@ impl Metrics {
                     0.0
                 };
                 Scores {
-                    mae: abs[j] / n.max(1) as f64,
+                    mae: abs[j] / n,
                     mse,
                     rmse: mse.sqrt(),
                     r2,
                 }
             })
             .collect();
+        let m = per_target.len();
         let avg = |f: fn(&Scores) -> f64| per_target.iter().map(f).sum::<f64>() / m.max(1) as f64;
         let mean = Scores {
             mae: avg(|s| s.mae),
@@ -86,6 +93,25 @@ impl Metrics {
         };
         Self { mean, per_target }
     }
+}
+
+/// `Σ(y − ȳ)²` of each target column (two passes in f64): the denominator of R².
+pub fn sum_of_squares<T: linreg_data::Real>(targets: &Matrix<T>) -> Vec<f64> {
+    let (n, m) = (targets.rows(), targets.cols());
+    let mut mean = vec![0.0_f64; m];
+    for row in targets.values().chunks_exact(m.max(1)) {
+        for (s, v) in mean.iter_mut().zip(row) {
+            *s += v.to_f64();
+        }
+    }
+    mean.iter_mut().for_each(|s| *s /= n.max(1) as f64);
+    let mut tot = vec![0.0_f64; m];
+    for row in targets.values().chunks_exact(m.max(1)) {
+        for j in 0..m {
+            tot[j] += (row[j].to_f64() - mean[j]).powi(2);
+        }
+    }
+    tot
 }
 
 #[cfg(test)]

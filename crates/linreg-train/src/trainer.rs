@@ -12,11 +12,18 @@ use burn::optim::{
 };
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
-use linreg_data::{rng, Dataset, Split};
+use linreg_data::{rng, Split};
 use linreg_model::LrModel;
 use serde::{Deserialize, Serialize};
 
-use crate::{to_matrix, to_tensor, Metrics, OptimizerKind, Scores, TrainConfig, TrainError};
+use burn::tensor::Element;
+use linreg_data::Real;
+use linreg_fused::{regression_loss, FusedAutodiffBackend};
+
+use crate::checkpoint::{BestModel, Checkpoint, Checkpointer, OptimizerRecord, TrainState};
+use crate::device::{DeviceData, DeviceSplit};
+use crate::optim::TorchSgd;
+use crate::{Metrics, OptimizerKind, Scores, TrainConfig, TrainError, TrainStep};
 
 /// One evaluation during training.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -77,35 +84,27 @@ pub struct Trained<B: AutodiffBackend> {
     pub seconds: f64,
 }
 
-/// The tensors of a dataset on one device.
-struct DeviceData<B: Backend> {
-    x: Tensor<B, 2>,
-    y: Tensor<B, 2>,
-}
-
-impl<B: Backend> DeviceData<B> {
-    fn new(data: &Dataset, device: &B::Device) -> Self {
-        Self {
-            x: to_tensor(&data.x, device),
-            y: to_tensor(&data.y, device),
-        }
-    }
-}
-
 /// Burn's optimizers have different types; this picks one at run time.
-enum Optim<B: AutodiffBackend> {
+enum Optim<B: FusedAutodiffBackend> {
     Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, LrModel<B>, B>),
+    TorchSgd(OptimizerAdaptor<TorchSgd, LrModel<B>, B>),
     Adam(OptimizerAdaptor<Adam, LrModel<B>, B>),
     AdamW(OptimizerAdaptor<AdamW, LrModel<B>, B>),
 }
 
-impl<B: AutodiffBackend> Optim<B> {
+impl<B: FusedAutodiffBackend> Optim<B> {
     fn new(config: &TrainConfig) -> Self {
         let decay =
             (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
         // PyTorch's defaults: no dampening, ε = 1e-8 (Burn's defaults are 0.1 and 1e-5).
-        match config.optimizer {
-            OptimizerKind::Sgd => Self::Sgd(
+        match (config.optimizer, config.train_step) {
+            (OptimizerKind::Sgd, TrainStep::Fused) => {
+                Self::TorchSgd(OptimizerAdaptor::from(TorchSgd {
+                    momentum: config.momentum,
+                    weight_decay: config.weight_decay,
+                }))
+            }
+            (OptimizerKind::Sgd, TrainStep::Plain) => Self::Sgd(
                 SgdConfig::new()
                     .with_momentum((config.momentum > 0.0).then(|| {
                         MomentumConfig::new()
@@ -115,13 +114,13 @@ impl<B: AutodiffBackend> Optim<B> {
                     .with_weight_decay(decay)
                     .init(),
             ),
-            OptimizerKind::Adam => Self::Adam(
+            (OptimizerKind::Adam, _) => Self::Adam(
                 AdamConfig::new()
                     .with_epsilon(1e-8)
                     .with_weight_decay(decay)
                     .init(),
             ),
-            OptimizerKind::AdamW => Self::AdamW(
+            (OptimizerKind::AdamW, _) => Self::AdamW(
                 AdamWConfig::new()
                     .with_epsilon(1e-8)
                     .with_weight_decay(config.weight_decay as f32)
@@ -133,8 +132,35 @@ impl<B: AutodiffBackend> Optim<B> {
     fn step(&mut self, lr: f64, model: LrModel<B>, grads: GradientsParams) -> LrModel<B> {
         match self {
             Self::Sgd(o) => o.step(lr, model, grads),
+            Self::TorchSgd(o) => o.step(lr, model, grads),
             Self::Adam(o) => o.step(lr, model, grads),
             Self::AdamW(o) => o.step(lr, model, grads),
+        }
+    }
+
+    /// The optimizer's state, as Burn records it.
+    fn record(&self) -> OptimizerRecord<B> {
+        match self {
+            Self::Sgd(o) => OptimizerRecord::Sgd(o.to_record()),
+            Self::TorchSgd(o) => OptimizerRecord::TorchSgd(o.to_record()),
+            Self::Adam(o) => OptimizerRecord::Adam(o.to_record()),
+            Self::AdamW(o) => OptimizerRecord::AdamW(o.to_record()),
+        }
+    }
+
+    /// This optimizer with a recorded state, which must be of the same optimizer.
+    fn with_record(self, record: OptimizerRecord<B>) -> Result<Self, TrainError> {
+        match (self, record) {
+            (Self::Sgd(o), OptimizerRecord::Sgd(r)) => Ok(Self::Sgd(o.load_record(r))),
+            (Self::TorchSgd(o), OptimizerRecord::TorchSgd(r)) => {
+                Ok(Self::TorchSgd(o.load_record(r)))
+            }
+            (Self::Adam(o), OptimizerRecord::Adam(r)) => Ok(Self::Adam(o.load_record(r))),
+            (Self::AdamW(o), OptimizerRecord::AdamW(r)) => Ok(Self::AdamW(o.load_record(r))),
+            _ => Err(TrainError::Checkpoint(
+                "the checkpoint holds the state of another optimizer than the one configured"
+                    .into(),
+            )),
         }
     }
 }
@@ -161,43 +187,52 @@ impl<B: AutodiffBackend> Optim<B> {
 /// }
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub struct Trainer<B: AutodiffBackend> {
+pub struct Trainer<B: FusedAutodiffBackend> {
     optim: Optim<B>,
-    train: DeviceData<B>,
+    /// The training rows as (untracked) autodiff tensors, made once.
+    train_xy: (Tensor<B, 2>, Tensor<B, 2>),
+    train: DeviceData<B::InnerBackend>,
     test: DeviceData<B::InnerBackend>,
     config: TrainConfig,
-    device: B::Device,
     rows: usize,
     epoch: usize,
 }
 
-impl<B: AutodiffBackend> Trainer<B> {
-    /// Validates `config`, checks that `split` fits `model`'s shape and moves the data to `device`.
-    pub fn new(
+impl<B: FusedAutodiffBackend> Trainer<B> {
+    /// Validates `config`, checks that `split` fits `model`'s shape and copies the data to
+    /// `device`.
+    pub fn new<T: Real + Element>(
         model: &LrModel<B>,
-        split: &Split,
+        split: &Split<T>,
         config: &TrainConfig,
         device: &B::Device,
     ) -> Result<Self, TrainError> {
         config.validate()?;
-        let (d_in, d_out) = (model.d_input(), model.d_output());
-        for data in [&split.train, &split.test] {
-            if data.x.cols() != d_in || data.y.cols() != d_out {
-                return Err(TrainError::ShapeMismatch {
-                    model_in: d_in,
-                    model_out: d_out,
-                    data_in: data.x.cols(),
-                    data_out: data.y.cols(),
-                });
-            }
+        check_shapes(model, split.train.x.cols(), split.train.y.cols())?;
+        check_shapes(model, split.test.x.cols(), split.test.y.cols())?;
+        Self::on_device(model, DeviceSplit::copied(split, device), config)
+    }
+
+    /// Like [`Trainer::new`], for data already on the device (see [`DeviceSplit::new`]).
+    pub fn on_device(
+        model: &LrModel<B>,
+        data: DeviceSplit<B::InnerBackend>,
+        config: &TrainConfig,
+    ) -> Result<Self, TrainError> {
+        config.validate()?;
+        for set in [&data.train, &data.test] {
+            check_shapes(model, set.inputs(), set.outputs())?;
         }
         Ok(Self {
             optim: Optim::new(config),
-            train: DeviceData::new(&split.train, device),
-            test: DeviceData::new(&split.test, device),
+            train_xy: (
+                Tensor::from_inner(data.train.x().clone()),
+                Tensor::from_inner(data.train.y().clone()),
+            ),
+            rows: data.train.len(),
+            train: data.train,
+            test: data.test,
             config: config.clone(),
-            device: device.clone(),
-            rows: split.train.len(),
             epoch: 0,
         })
     }
@@ -209,71 +244,168 @@ impl<B: AutodiffBackend> Trainer<B> {
             .lr(self.config.lr, self.epoch, self.config.epochs)
     }
 
+    /// The loss of `model` on the training rows `rows` (all when `None`), with its graph.
+    fn loss(&self, model: &LrModel<B>, rows: Option<Tensor<B, 1, Int>>) -> Tensor<B, 1> {
+        let (x, y) = self.train_xy.clone();
+        match self.config.train_step {
+            TrainStep::Fused => regression_loss(
+                x,
+                y,
+                model.linear.weight.val(),
+                model.linear.bias.as_ref().map(|b| b.val()),
+                rows,
+                self.config.loss.fused(),
+            ),
+            TrainStep::Plain => {
+                let (x, y) = match rows {
+                    Some(idx) => (x.select(0, idx.clone()), y.select(0, idx)),
+                    None => (x, y),
+                };
+                self.config.loss.compute(model.forward(x), y)
+            }
+        }
+    }
+
     /// One epoch: full batch (forward, loss, backward, step), or one step per mini-batch of a
     /// fresh seeded shuffle. Returns the updated model and the epoch's training loss, left on the
     /// device (reading it waits for the device, so read it only when needed).
+    ///
+    /// Mini-batches are rows of the one device-resident table: the epoch's permutation goes to
+    /// the device once, and each step reads its slice of it (the fused step reads those rows in
+    /// place; the plain step gathers one batch with `select`).
     pub fn step(&mut self, mut model: LrModel<B>) -> (LrModel<B>, Tensor<B::InnerBackend, 1>) {
         let lr = self.lr();
-        let loss_fn = self.config.loss;
-        let batch = self.config.batch_size.unwrap_or(self.rows).min(self.rows);
-        let loss = if batch >= self.rows {
-            let loss = loss_fn.compute(model.forward(self.train.x.clone()), self.train.y.clone());
+        let rows = self.rows;
+        let batch = self.config.batch_size.unwrap_or(rows).min(rows);
+        let loss = if batch >= rows {
+            let loss = self.loss(&model, None);
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = self.optim.step(lr, model, grads);
             loss.inner()
         } else {
-            // One gather per epoch, then contiguous slices: cheaper than a gather per batch.
             let seed = self.config.seed ^ (self.epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let order: Vec<i32> = rng::permutation(self.rows, seed)
+            let order: Vec<burn::tensor::ops::IntElem<B>> = rng::permutation(rows, seed)
                 .into_iter()
-                .map(|i| i32::try_from(i).unwrap_or(i32::MAX))
+                .map(|i| (i as i64).elem())
                 .collect();
-            let idx =
-                Tensor::<B, 1, Int>::from_data(TensorData::new(order, [self.rows]), &self.device);
-            let x = self.train.x.clone().select(0, idx.clone());
-            let y = self.train.y.clone().select(0, idx);
-            let mut total = Tensor::<B::InnerBackend, 1>::zeros([1], &self.device);
-            for start in (0..self.rows).step_by(batch) {
-                let len = batch.min(self.rows - start);
-                let loss = loss_fn.compute(
-                    model.forward(x.clone().narrow(0, start, len)),
-                    y.clone().narrow(0, start, len),
-                );
+            let device = self.train.x().device();
+            let perm = Tensor::<B, 1, Int>::from_data(TensorData::new(order, [rows]), &device);
+            let mut total = Tensor::<B::InnerBackend, 1>::zeros([1], &device);
+            for start in (0..rows).step_by(batch) {
+                let len = batch.min(rows - start);
+                let loss = self.loss(&model, Some(perm.clone().narrow(0, start, len)));
                 let grads = GradientsParams::from_grads(loss.backward(), &model);
                 model = self.optim.step(lr, model, grads);
                 total = total + loss.inner().mul_scalar(len as f64);
             }
-            total.div_scalar(self.rows as f64)
+            total.div_scalar(rows as f64)
         };
         self.epoch += 1;
         (model, loss)
     }
 
+    /// Loss and scores of an inference model on one set of rows, in one pass over them.
+    fn evaluate(
+        &self,
+        model: &LrModel<B::InnerBackend>,
+        data: &DeviceData<B::InnerBackend>,
+    ) -> (f64, Metrics) {
+        let (x, y) = (data.x().clone(), data.y().clone());
+        let (loss, sums) = match self.config.train_step {
+            TrainStep::Fused => linreg_fused::evaluate(
+                x,
+                y,
+                model.linear.weight.val(),
+                model.linear.bias.as_ref().map(|b| b.val()),
+                self.config.loss.fused(),
+            ),
+            TrainStep::Plain => {
+                let pred = model.forward(x);
+                let loss = self.config.loss.compute(pred.clone(), y.clone());
+                let r = pred - y;
+                let sums = Tensor::cat(
+                    vec![r.clone().abs().sum_dim(0), (r.clone() * r).sum_dim(0)],
+                    0,
+                );
+                (loss, sums)
+            }
+        };
+        let sums: Vec<f64> = sums
+            .into_data()
+            .convert::<f64>()
+            .into_vec()
+            .unwrap_or_default();
+        let m = data.outputs();
+        let metrics = if sums.len() == 2 * m {
+            Metrics::from_sums(&sums[..m], &sums[m..], data.len(), data.sum_of_squares())
+        } else {
+            Metrics::from_sums(
+                &vec![f64::NAN; m],
+                &vec![f64::NAN; m],
+                data.len(),
+                data.sum_of_squares(),
+            )
+        };
+        (scalar(loss), metrics)
+    }
+
     /// Loss of an inference model on the test rows.
     pub fn test_loss(&self, model: &LrModel<B::InnerBackend>) -> f64 {
-        scalar(
-            self.config
-                .loss
-                .compute(model.forward(self.test.x.clone()), self.test.y.clone()),
-        )
+        let (x, y) = (self.test.x().clone(), self.test.y().clone());
+        scalar(match self.config.train_step {
+            TrainStep::Fused => regression_loss(
+                x,
+                y,
+                model.linear.weight.val(),
+                model.linear.bias.as_ref().map(|b| b.val()),
+                None,
+                self.config.loss.fused(),
+            ),
+            TrainStep::Plain => self.config.loss.compute(model.forward(x), y),
+        })
+    }
+}
+
+fn check_shapes<B: Backend>(
+    model: &LrModel<B>,
+    inputs: usize,
+    outputs: usize,
+) -> Result<(), TrainError> {
+    let (d_in, d_out) = (model.d_input(), model.d_output());
+    if inputs != d_in || outputs != d_out {
+        return Err(TrainError::ShapeMismatch {
+            model_in: d_in,
+            model_out: d_out,
+            data_in: inputs,
+            data_out: outputs,
+        });
+    }
+    Ok(())
+}
+
+/// State export and restore, for checkpoints.
+impl<B: FusedAutodiffBackend> Trainer<B> {
+    /// Epochs run so far.
+    pub fn epochs_done(&self) -> usize {
+        self.epoch
     }
 
-    /// Loss of an inference model on the training rows (already on the device).
-    fn train_loss(&self, model: &LrModel<B::InnerBackend>) -> f64 {
-        scalar(self.config.loss.compute(
-            model.forward(self.train.x.clone().inner()),
-            self.train.y.clone().inner(),
-        ))
+    /// The optimizer's state (momentum buffers, Adam's moments), keyed by parameter id.
+    pub fn optimizer_record(&self) -> OptimizerRecord<B> {
+        self.optim.record()
     }
 
-    /// Scores of an inference model on the training and test rows.
-    fn scores(&self, model: &LrModel<B::InnerBackend>, split: &Split) -> (Metrics, Metrics) {
-        let train_pred = to_matrix(model.forward(self.train.x.clone().inner()));
-        let test_pred = to_matrix(model.forward(self.test.x.clone()));
-        (
-            Metrics::compute(train_pred.values(), &split.train.y),
-            Metrics::compute(test_pred.values(), &split.test.y),
-        )
+    /// Continues after `epochs_done` epochs with the optimizer's recorded state: the schedule
+    /// and the mini-batch order pick up at that epoch.
+    pub fn restore(
+        &mut self,
+        epochs_done: usize,
+        optimizer: OptimizerRecord<B>,
+    ) -> Result<(), TrainError> {
+        let fresh = Optim::new(&self.config);
+        self.optim = std::mem::replace(&mut self.optim, fresh).with_record(optimizer)?;
+        self.epoch = epochs_done;
+        Ok(())
     }
 }
 
@@ -281,19 +413,68 @@ fn scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
     t.into_scalar().elem::<f64>()
 }
 
-/// Trains `model` on `split.train`, evaluating on `split.test`.
+/// Trains `model` on `split.train`, evaluating on `split.test` (both copied to `device` once;
+/// [`train_on_device`] takes data already there).
 ///
 /// `progress` hears about every epoch and every [`LogEntry`] (epochs 0, `log_every`, …). Losses
 /// are read back from the device only when they are reported or early stopping needs them, so
 /// the loop itself does not wait on the device.
-pub fn train<B: AutodiffBackend>(
-    mut model: LrModel<B>,
-    split: &Split,
+pub fn train<B: FusedAutodiffBackend, T: Real + Element>(
+    model: LrModel<B>,
+    split: &Split<T>,
     config: &TrainConfig,
     device: &B::Device,
     progress: &mut dyn Progress,
 ) -> Result<Trained<B>, TrainError> {
-    let mut trainer = Trainer::new(&model, split, config, device)?;
+    train_checkpointed(model, split, config, device, progress, &mut (), None)
+}
+
+/// [`train`], handing a [`TrainState`] to `checkpointer` after the epochs it asks for, and
+/// starting from `resume` when given (then `model` only supplies the shape and the device).
+/// A run resumed from a state ends exactly as the run that saved it would have.
+pub fn train_checkpointed<B: FusedAutodiffBackend, T: Real + Element>(
+    model: LrModel<B>,
+    split: &Split<T>,
+    config: &TrainConfig,
+    device: &B::Device,
+    progress: &mut dyn Progress,
+    checkpointer: &mut dyn Checkpointer<B>,
+    resume: Option<TrainState<B>>,
+) -> Result<Trained<B>, TrainError> {
+    config.validate()?;
+    check_shapes(&model, split.train.x.cols(), split.train.y.cols())?;
+    check_shapes(&model, split.test.x.cols(), split.test.y.cols())?;
+    train_on_device_checkpointed(
+        model,
+        DeviceSplit::copied(split, device),
+        config,
+        progress,
+        checkpointer,
+        resume,
+    )
+}
+
+/// [`train`] on rows already on the device: with [`DeviceSplit::new`] the table is moved there
+/// and never exists twice in memory.
+pub fn train_on_device<B: FusedAutodiffBackend>(
+    model: LrModel<B>,
+    data: DeviceSplit<B::InnerBackend>,
+    config: &TrainConfig,
+    progress: &mut dyn Progress,
+) -> Result<Trained<B>, TrainError> {
+    train_on_device_checkpointed(model, data, config, progress, &mut (), None)
+}
+
+/// [`train_checkpointed`] on rows already on the device.
+pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
+    mut model: LrModel<B>,
+    data: DeviceSplit<B::InnerBackend>,
+    config: &TrainConfig,
+    progress: &mut dyn Progress,
+    checkpointer: &mut dyn Checkpointer<B>,
+    resume: Option<TrainState<B>>,
+) -> Result<Trained<B>, TrainError> {
+    let mut trainer = Trainer::on_device(&model, data, config)?;
     let diverged = |which, value: f64, epoch| TrainError::Diverged {
         which,
         value,
@@ -310,8 +491,22 @@ pub fn train<B: AutodiffBackend>(
     let mut history = Vec::with_capacity(config.epochs / config.log_every + 1);
     let mut best: Option<(f64, usize, LrModel<B::InnerBackend>)> = None;
     let mut epochs_run = 0;
+    let mut seconds_before = 0.0;
+    let mut first_epoch = 0;
+    if let Some(state) = resume {
+        // Record loading keeps the recorded parameter ids, which the optimizer's state uses.
+        model = model.load_record(state.model);
+        trainer.restore(state.epochs_done, state.optimizer)?;
+        best = state
+            .best
+            .map(|b| (b.test_loss, b.epoch, model.valid().load_record(b.model)));
+        history = state.history;
+        epochs_run = state.epochs_done;
+        first_epoch = state.epochs_done;
+        seconds_before = state.seconds;
+    }
     let start = Instant::now();
-    for epoch in 0..config.epochs {
+    for epoch in first_epoch..config.epochs {
         let lr = trainer.lr();
         let (next, loss) = trainer.step(model);
         model = next;
@@ -319,9 +514,15 @@ pub fn train<B: AutodiffBackend>(
         let logging = epoch % config.log_every == 0;
         if logging || config.patience.is_some() {
             let valid = model.valid();
-            let test_loss = finite("test", trainer.test_loss(&valid), epoch)?;
-            if logging {
-                let (train, test) = trainer.scores(&valid, split);
+            let (test_loss, test_scores) = if logging {
+                let (l, s) = trainer.evaluate(&valid, &trainer.test);
+                (l, Some(s))
+            } else {
+                (trainer.test_loss(&valid), None)
+            };
+            let test_loss = finite("test", test_loss, epoch)?;
+            if let Some(test) = test_scores {
+                let (_, train) = trainer.evaluate(&valid, &trainer.train);
                 let entry = LogEntry {
                     epoch,
                     lr,
@@ -346,16 +547,39 @@ pub fn train<B: AutodiffBackend>(
             }
         }
         progress.on_epoch(epoch, config.epochs);
+        let decision = checkpointer.after_epoch(epoch + 1);
+        if decision != Checkpoint::Continue {
+            let state = TrainState {
+                epochs_done: epoch + 1,
+                model: model.clone().into_record(),
+                optimizer: trainer.optimizer_record(),
+                best: best.as_ref().map(|(test_loss, epoch, m)| BestModel {
+                    test_loss: *test_loss,
+                    epoch: *epoch,
+                    model: m.clone().into_record(),
+                }),
+                history: history.clone(),
+                seconds: seconds_before + start.elapsed().as_secs_f64(),
+            };
+            checkpointer.save(state).map_err(TrainError::Checkpoint)?;
+            // Asked to stop after the last epoch, the run is complete: finish it.
+            if decision == Checkpoint::SaveAndStop && epoch + 1 < config.epochs {
+                return Err(TrainError::Interrupted {
+                    epochs_done: epoch + 1,
+                });
+            }
+        }
     }
     let (model, best_epoch) = match best {
         Some((_, at, kept)) => (kept, Some(at)),
         None => (model.valid(), None),
     };
     let last = epochs_run.saturating_sub(1);
-    let train_loss = finite("train", trainer.train_loss(&model), last)?;
-    let test_loss = finite("test", trainer.test_loss(&model), last)?;
-    let (train_metrics, test_metrics) = trainer.scores(&model, split);
-    let seconds = start.elapsed().as_secs_f64();
+    let (train_loss, train_metrics) = trainer.evaluate(&model, &trainer.train);
+    let (test_loss, test_metrics) = trainer.evaluate(&model, &trainer.test);
+    let train_loss = finite("train", train_loss, last)?;
+    let test_loss = finite("test", test_loss, last)?;
+    let seconds = seconds_before + start.elapsed().as_secs_f64();
     Ok(Trained {
         model,
         history,
@@ -374,7 +598,7 @@ mod tests {
     use super::*;
     use crate::{LossKind, Schedule};
     use burn::backend::{Autodiff, NdArray};
-    use linreg_data::{LineSpec, SyntheticSpec};
+    use linreg_data::{Dataset, LineSpec, SyntheticSpec};
     use linreg_model::{LinearParams, LrModelConfig};
 
     type B = Autodiff<NdArray>;
