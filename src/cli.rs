@@ -228,12 +228,34 @@ pub enum ScheduleArg {
     Cosine,
 }
 
-/// Options shared by the commands that read a CSV table.
+/// Where the training rows are read, as the CLI names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// In memory when the table fits --memory-limit, streamed from disk otherwise.
+    Auto,
+    /// Read the whole table into memory.
+    Memory,
+    /// Stream it from disk: one pass of moments for least squares, a pass per epoch for
+    /// mini-batches.
+    Stream,
+    /// Apache DataFusion (build with `--features datafusion`): the moments as a SQL aggregate
+    /// over every core, with --where filters.
+    Datafusion,
+}
+
+/// Options shared by the commands that read a table.
 #[derive(Debug, Args)]
 pub struct TableArgs {
-    /// The CSV file: a header row naming the columns, then one row per example.
-    #[arg(long, value_name = "FILE.csv")]
+    /// The table: a CSV file (a header row naming the columns, then one row per example;
+    /// `.csv.gz` and `.csv.zst` are decompressed on the fly), a Parquet file, a directory of
+    /// them (read recursively), or a glob such as 'data/*.parquet'.
+    #[arg(long, value_name = "FILE|DIR|GLOB")]
     pub data: PathBuf,
+
+    /// Memory for the table's rows: a table that fits is read into memory, a larger one is
+    /// streamed from disk in bounded memory (sizes like 512MiB, 4GiB).
+    #[arg(long, value_name = "SIZE", default_value = "1GiB")]
+    pub memory_limit: linreg_stream::MemoryBudget,
 
     /// Field delimiter (one character; `\t` for tab). Default: sniffed from the header
     /// (comma, semicolon or tab).
@@ -246,6 +268,16 @@ pub struct TableArgs {
 pub struct TrainArgs {
     #[command(flatten)]
     pub table: TableArgs,
+
+    /// How to read the table (see --memory-limit): `auto`, `memory`, `stream` or
+    /// `datafusion`.
+    #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
+    pub engine: EngineArg,
+
+    /// With --engine datafusion: an SQL condition the training rows must meet, such as
+    /// "x1 > 0 AND region = 'north'" (the --test table is not filtered).
+    #[arg(long = "where", value_name = "SQL")]
+    pub filter: Option<String>,
 
     /// Target column(s) to predict, comma-separated: one model output each.
     #[arg(
@@ -261,8 +293,9 @@ pub struct TrainArgs {
     #[arg(long, value_name = "COL,…", value_delimiter = ',')]
     pub features: Option<Vec<String>>,
 
-    /// A separate test table (same columns); then every row of --data trains.
-    #[arg(long, value_name = "FILE.csv")]
+    /// A separate test table (same columns; a file, directory or glob); then every row of
+    /// --data trains.
+    #[arg(long, value_name = "FILE|DIR|GLOB")]
     pub test: Option<PathBuf>,
 
     /// Share of the rows used for training; the rest test.
@@ -462,8 +495,9 @@ pub struct PredictArgs {
     #[command(flatten)]
     pub columns: WeightsColumns,
 
-    /// Where to write the rows with their predictions. Default: stdout.
-    #[arg(long, value_name = "FILE.csv")]
+    /// Where to write the rows with their predictions: CSV, or Parquet when the name ends in
+    /// `.parquet`. Default: stdout (CSV).
+    #[arg(long, value_name = "FILE.csv|FILE.parquet")]
     pub output: Option<PathBuf>,
 }
 
@@ -503,9 +537,15 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// The CSV file to write; the coefficients go beside it, in `<name>.coefficients.json`.
-    #[arg(long, value_name = "FILE.csv")]
+    /// The file to write: CSV, or Parquet when the name ends in `.parquet` (written a chunk
+    /// at a time, so it may be larger than memory); the coefficients go beside it, in
+    /// `<name>.coefficients.json`.
+    #[arg(long, value_name = "FILE.csv|FILE.parquet")]
     pub output: PathBuf,
+
+    /// Rows per Parquet row group (the unit that readers spread over cores and shuffle).
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    pub row_group_rows: usize,
 }
 
 /// A Burn backend this binary may have been built with.

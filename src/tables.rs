@@ -24,6 +24,7 @@ mod tests {
         TableArgs {
             data: "x.csv".into(),
             delimiter: d.map(String::from),
+            memory_limit: Default::default(),
         }
     }
 

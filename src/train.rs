@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use linreg_data::rng::SplitMix64;
-use linreg_data::{read_table_as, Columns, CsvOptions, Matrix, Real, Split, Standardizer, Table};
+use linreg_data::{Columns, CsvOptions, Matrix, Real, Split, Standardizer, Table};
 use linreg_model::{LinearParams, LrModelConfig};
 use linreg_store::checkpoint::{RunIdentity, RunRecord};
 use linreg_train::{
@@ -111,7 +111,7 @@ struct Loaded<T: Real> {
     weights: Option<Vec<f64>>,
 }
 
-fn load<T: Real>(args: &TrainArgs, options: &CsvOptions) -> Result<Loaded<T>> {
+fn load<T: linreg_io::Element>(args: &TrainArgs, options: &CsvOptions) -> Result<Loaded<T>> {
     // The weight column rides along as one more target, so it is never taken as a feature.
     let mut wanted = args.target.clone();
     if let Some(w) = &args.weights {
@@ -126,7 +126,7 @@ fn load<T: Real>(args: &TrainArgs, options: &CsvOptions) -> Result<Loaded<T>> {
         targets: wanted,
         features: args.features.clone(),
     };
-    let table = read_table_as::<T>(&args.table.data, &columns, options)?;
+    let table = crate::sources::read_table_as::<T>(&args.table.data, &columns, options)?;
     let Table {
         data,
         features,
@@ -139,7 +139,7 @@ fn load<T: Real>(args: &TrainArgs, options: &CsvOptions) -> Result<Loaded<T>> {
                 targets: targets.clone(),
                 features: Some(features.clone()),
             };
-            let test = read_table_as::<T>(test_path, &test_columns, options)?;
+            let test = crate::sources::read_table_as::<T>(test_path, &test_columns, options)?;
             Split {
                 train: data,
                 test: test.data,
@@ -331,6 +331,9 @@ pub fn run<B: FusedAutodiffBackend>(
     }
     if args.no_intercept && args.standardize {
         bail!("--no-intercept cannot standardize (centring the features adds an intercept back); drop --standardize");
+    }
+    if let Some(engine) = crate::outofcore::engine_for(args)? {
+        return crate::outofcore::run::<B>(args, engine, device, placement);
     }
     let options = csv_options(&args.table)?;
     let read_start = std::time::Instant::now();
@@ -620,7 +623,7 @@ pub fn run<B: FusedAutodiffBackend>(
 
 /// The loss curves, and the predictions: the tutorial's x–y figures for one feature,
 /// predicted-vs-actual for the first target otherwise.
-fn draw_plots<B: FusedAutodiffBackend>(
+pub fn draw_plots<B: FusedAutodiffBackend>(
     dir: &Path,
     data: &Prepared,
     trained: &Trained<B>,

@@ -28,8 +28,10 @@ mod synthetic;
 pub mod table;
 
 pub use standardize::Standardizer;
-pub use synthetic::{write_csv, Synthetic, SyntheticSpec};
-pub use table::{read_table, read_table_as, Columns, CsvError, CsvOptions, Table};
+pub use synthetic::{write_csv, Synthetic, SyntheticSpec, SyntheticStream};
+pub use table::{
+    read_table, read_table_as, read_table_chunks, Columns, CsvError, CsvOptions, Table,
+};
 
 /// What can go wrong when building or splitting a table.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -37,38 +37,10 @@ pub struct Synthetic {
 }
 
 impl SyntheticSpec {
-    /// Generates the table.
+    /// Generates the table (at most 2³¹ cells: larger tables are written with
+    /// [`SyntheticSpec::stream`]).
     pub fn generate(&self) -> Result<Synthetic, DataError> {
-        let check = |name, ok: bool, value: f64, expected| {
-            if ok {
-                Ok(())
-            } else {
-                Err(DataError::InvalidParameter {
-                    name,
-                    value,
-                    expected,
-                })
-            }
-        };
-        check("rows", self.rows >= 2, self.rows as f64, "at least 2")?;
-        check(
-            "features",
-            (1..=10_000).contains(&self.features),
-            self.features as f64,
-            "between 1 and 10000",
-        )?;
-        check(
-            "targets",
-            (1..=1_000).contains(&self.targets),
-            self.targets as f64,
-            "between 1 and 1000",
-        )?;
-        check(
-            "noise",
-            self.noise.is_finite() && self.noise >= 0.0,
-            self.noise,
-            "a finite number ≥ 0, such as 0.1",
-        )?;
+        self.check()?;
         check(
             "rows × (features + targets)",
             self.rows
@@ -77,6 +49,44 @@ impl SyntheticSpec {
             (self.rows as f64) * ((self.features + self.targets) as f64),
             "at most 2^31 cells",
         )?;
+        let mut stream = self.stream(self.rows)?;
+        // At least two rows, so one chunk of them all.
+        let data = stream.next().ok_or(DataError::InvalidParameter {
+            name: "rows",
+            value: 0.0,
+            expected: "at least 2",
+        })?;
+        let SyntheticStream {
+            feature_names,
+            target_names,
+            weight,
+            bias,
+            ..
+        } = stream;
+        Ok(Synthetic {
+            data,
+            feature_names,
+            target_names,
+            weight,
+            bias,
+        })
+    }
+
+    /// The same table as [`SyntheticSpec::generate`] makes (value for value, for the same
+    /// seed), as an iterator of chunks of `chunk_rows` rows: for tables larger than memory.
+    ///
+    /// ```
+    /// use linreg_data::SyntheticSpec;
+    ///
+    /// let spec = SyntheticSpec { rows: 10, features: 2, targets: 1, noise: 0.1, seed: 4 };
+    /// let whole = spec.generate()?;
+    /// let parts: Vec<_> = spec.stream(4)?.collect();
+    /// assert_eq!(parts.iter().map(|d| d.len()).collect::<Vec<_>>(), [4, 4, 2]);
+    /// assert_eq!(parts[2].x.row(1), whole.data.x.row(9));
+    /// # Ok::<(), linreg_data::DataError>(())
+    /// ```
+    pub fn stream(&self, chunk_rows: usize) -> Result<SyntheticStream, DataError> {
+        self.check()?;
         let mut rng = SplitMix64::new(self.seed);
         // Round the coefficients so a person can read them back from the sidecar.
         let round = |v: f64| (v * 1000.0).round() / 1000.0;
@@ -96,34 +106,118 @@ impl SyntheticSpec {
         let bias: Vec<f64> = (0..self.targets)
             .map(|_| round(rng.next_f64() * 4.0 - 2.0))
             .collect();
-
-        let mut x = Vec::with_capacity(self.rows * self.features);
-        let mut y = Vec::with_capacity(self.rows * self.targets);
-        let mut row = vec![0.0_f64; self.features];
-        for _ in 0..self.rows {
-            for (j, v) in row.iter_mut().enumerate() {
-                *v = f64::from((centre[j] + spread[j] * rng.normal()) as f32);
-                x.push(*v as f32);
-            }
-            for (w, b) in weight.iter().zip(&bias) {
-                let clean: f64 = w.iter().zip(&row).map(|(w, x)| w * x).sum::<f64>() + b;
-                y.push((clean + self.noise * rng.normal()) as f32);
-            }
-        }
         let target_names = if self.targets == 1 {
             vec!["y".to_string()]
         } else {
             (1..=self.targets).map(|i| format!("y{i}")).collect()
         };
-        Ok(Synthetic {
-            data: Dataset::new(
-                Matrix::new(self.rows, self.features, x)?,
-                Matrix::new(self.rows, self.targets, y)?,
-            )?,
+        Ok(SyntheticStream {
             feature_names: (1..=self.features).map(|i| format!("x{i}")).collect(),
             target_names,
             weight,
             bias,
+            centre,
+            spread,
+            rng,
+            noise: self.noise,
+            remaining: self.rows,
+            chunk_rows: chunk_rows.max(1),
+        })
+    }
+
+    fn check(&self) -> Result<(), DataError> {
+        check("rows", self.rows >= 2, self.rows as f64, "at least 2")?;
+        check(
+            "features",
+            (1..=10_000).contains(&self.features),
+            self.features as f64,
+            "between 1 and 10000",
+        )?;
+        check(
+            "targets",
+            (1..=1_000).contains(&self.targets),
+            self.targets as f64,
+            "between 1 and 1000",
+        )?;
+        check(
+            "noise",
+            self.noise.is_finite() && self.noise >= 0.0,
+            self.noise,
+            "a finite number ≥ 0, such as 0.1",
+        )
+    }
+}
+
+fn check(
+    name: &'static str,
+    ok: bool,
+    value: f64,
+    expected: &'static str,
+) -> Result<(), DataError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(DataError::InvalidParameter {
+            name,
+            value,
+            expected,
+        })
+    }
+}
+
+/// A synthetic table generated a chunk of rows at a time ([`SyntheticSpec::stream`]).
+#[derive(Debug, Clone)]
+pub struct SyntheticStream {
+    /// Feature names: `x1`, `x2`, …
+    pub feature_names: Vec<String>,
+    /// Target names: `y`, or `y1`, `y2`, … for several.
+    pub target_names: Vec<String>,
+    /// True coefficients, `[target][feature]`.
+    pub weight: Vec<Vec<f64>>,
+    /// True intercepts, one per target.
+    pub bias: Vec<f64>,
+    centre: Vec<f64>,
+    spread: Vec<f64>,
+    rng: SplitMix64,
+    noise: f64,
+    remaining: usize,
+    chunk_rows: usize,
+}
+
+impl Iterator for SyntheticStream {
+    type Item = Dataset;
+
+    fn next(&mut self) -> Option<Dataset> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let rows = self.chunk_rows.min(self.remaining);
+        self.remaining -= rows;
+        let (p, k) = (self.centre.len(), self.bias.len());
+        let mut x = Vec::with_capacity(rows * p);
+        let mut y = Vec::with_capacity(rows * k);
+        let mut row = vec![0.0_f64; p];
+        for _ in 0..rows {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = f64::from((self.centre[j] + self.spread[j] * self.rng.normal()) as f32);
+                x.push(*v as f32);
+            }
+            for (w, b) in self.weight.iter().zip(&self.bias) {
+                let clean: f64 = w.iter().zip(&row).map(|(w, x)| w * x).sum::<f64>() + b;
+                y.push((clean + self.noise * self.rng.normal()) as f32);
+            }
+        }
+        Some(Dataset {
+            x: Matrix {
+                rows,
+                cols: p,
+                values: x,
+            },
+            y: Matrix {
+                rows,
+                cols: k,
+                values: y,
+            },
         })
     }
 }

@@ -2,7 +2,8 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 
@@ -125,6 +126,60 @@ pub struct Table<T = f32> {
     pub targets: Vec<String>,
 }
 
+/// How a CSV file is compressed, judged by its name: `.gz` (gzip) or `.zst`/`.zstd`
+/// (Zstandard); anything else is plain text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain text.
+    None,
+    /// gzip (`.gz`).
+    Gzip,
+    /// Zstandard (`.zst`, `.zstd`).
+    Zstd,
+}
+
+impl Compression {
+    /// The compression `path`'s extension names.
+    pub fn of(path: &Path) -> Self {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("gz") => Self::Gzip,
+            Some("zst" | "zstd") => Self::Zstd,
+            _ => Self::None,
+        }
+    }
+}
+
+/// Opens `path` for reading, decompressing `.gz` and `.zst` files on the fly (several gzip
+/// members, as `cat a.gz b.gz` makes, are read one after the other).
+pub fn open_input(path: &Path) -> std::io::Result<Box<dyn Read + Send>> {
+    let file = File::open(path)?;
+    Ok(match Compression::of(path) {
+        Compression::None => Box::new(file),
+        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(BufReader::with_capacity(
+            1 << 20,
+            file,
+        ))),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::new(file)?),
+    })
+}
+
+/// Skips the first `n` bytes of `input` (a decompressed stream cannot seek).
+fn skip(input: &mut dyn Read, n: u64) -> std::io::Result<()> {
+    let skipped = std::io::copy(&mut input.take(n), &mut std::io::sink())?;
+    if skipped < n {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the file ended early (did it change while being read?)",
+        ));
+    }
+    Ok(())
+}
+
 /// Picks the delimiter that splits the header line most: comma, semicolon or tab.
 pub fn sniff_delimiter(header_line: &str) -> u8 {
     [b',', b';', b'\t']
@@ -142,8 +197,7 @@ pub fn open(
         path: path.to_path_buf(),
         message: e.to_string(),
     };
-    let file = File::open(path).map_err(io)?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut reader = BufReader::with_capacity(1 << 20, open_input(path).map_err(io)?);
     let delimiter = match options.delimiter {
         Some(d) => d,
         None => {
@@ -284,68 +338,262 @@ fn read_table_in_blocks<T: Real>(
     options: &CsvOptions,
     block_bytes: usize,
 ) -> Result<Table<T>, CsvError> {
-    let (mut reader, delimiter) = open(path, options)?;
-    let names = headers(&mut reader, path)?;
-    no_repeats(&columns.targets, "--target")?;
-    let target_idx: Vec<usize> = columns
-        .targets
-        .iter()
-        .map(|t| index_of(&names, t, path))
-        .collect::<Result<_, _>>()?;
-
-    let mut first = csv::ByteRecord::new();
-    if !reader
-        .read_byte_record(&mut first)
-        .map_err(|e| parse_error(path, &e))?
-    {
-        return Err(CsvError::NoRows(path.to_path_buf()));
-    }
-    let feature_idx: Vec<usize> = match &columns.features {
-        Some(list) => {
-            no_repeats(list, "--features")?;
-            if let Some(t) = list.iter().find(|f| columns.targets.contains(f)) {
-                return Err(CsvError::TargetIsFeature(t.clone()));
-            }
-            list.iter()
-                .map(|f| index_of(&names, f, path))
-                .collect::<Result<_, _>>()?
-        }
-        None => (0..names.len())
-            .filter(|i| !target_idx.contains(i))
-            .filter(|&i| first.get(i).is_some_and(|c| parse_cell::<T>(c).is_ok()))
-            .collect(),
-    };
-    if feature_idx.is_empty() {
-        return Err(CsvError::NoFeatures(path.to_path_buf()));
-    }
-    let start_byte = first.position().map_or(0, |p| p.byte());
-    drop(reader);
-    // The csv crate's line numbers skip blank lines and `\r\n` ends, so lines are counted here.
-    // A header ended by a bare `\r` means the file's lines are; the block reader splits on `\n`.
-    let head = read_head(path, start_byte)?;
-    let terminator = if head.ends_with(b"\r") && !head.contains(&b'\n') {
-        b'\r'
-    } else {
-        b'\n'
-    };
-    let start_line = 1 + memchr::memchr_iter(terminator, &head).count() as u64;
-
-    let layout = Layout::new(&names, &feature_idx, &target_idx, delimiter);
+    let plan = Plan::new::<T>(path, columns, options)?;
+    let layout = plan.layout();
     let mut rows = Rows::<T>::new(layout.nf, layout.nt);
-    let start = (start_byte, start_line);
-    read_rows(path, &layout, start, terminator, block_bytes, &mut rows)?;
-    let pick = |idx: &[usize]| idx.iter().map(|&i| names[i].clone()).collect();
-    let Rows { x, y, count, .. } = rows;
+    read_rows(
+        path,
+        &layout,
+        plan.start,
+        plan.terminator,
+        block_bytes,
+        &mut rows,
+    )?;
+    let Rows {
+        mut x,
+        mut y,
+        count,
+        ..
+    } = rows;
+    x.shrink_to_fit();
+    y.shrink_to_fit();
     let data = Dataset::new(
         Matrix::new(count, layout.nf, x).map_err(|e| internal(path, &e))?,
         Matrix::new(count, layout.nt, y).map_err(|e| internal(path, &e))?,
     )
     .map_err(|e| internal(path, &e))?;
+    let (features, targets) = plan.column_names();
     Ok(Table {
         data,
-        features: pick(&feature_idx),
-        targets: pick(&target_idx),
+        features,
+        targets,
     })
+}
+
+/// Reads the chosen columns of `path` as [`read_table_as`] does, but hands the rows to `f` in
+/// file order, a chunk of at least `chunk_rows` rows at a time (the last may be shorter), so a
+/// table of any size passes through a bounded amount of memory. Each chunk is a [`Dataset`]
+/// (row-major features and targets) with the index of its first data row in the file.
+///
+/// `f` returns [`ControlFlow::Break`] to stop reading early (the function then returns
+/// `Ok`). Returns the feature and target column names, as [`Table`] names them. A bad cell is
+/// an error naming its line, as with [`read_table_as`]; the chunks before it have been handed
+/// over by then.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use linreg_data::{table::read_table_chunks, Columns, CsvOptions};
+///
+/// let path = std::env::temp_dir().join(format!("linreg-doc-chunks-{}.csv", std::process::id()));
+/// std::fs::write(&path, "x,y\n1,2\n3,4\n5,6\n")?;
+/// let columns = Columns { targets: vec!["y".into()], features: None };
+/// let mut seen = Vec::new();
+/// let (features, _) = read_table_chunks::<f64>(&path, &columns, &CsvOptions::default(), 2, |first, chunk| {
+///     seen.push((first, chunk.len()));
+///     ControlFlow::Continue(())
+/// })?;
+/// assert_eq!((features, seen), (vec!["x".to_string()], vec![(0, 3)]));
+/// # std::fs::remove_file(&path)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_table_chunks<T: Real>(
+    path: &Path,
+    columns: &Columns,
+    options: &CsvOptions,
+    chunk_rows: usize,
+    f: impl FnMut(u64, Dataset<T>) -> ControlFlow<()>,
+) -> Result<(Vec<String>, Vec<String>), CsvError> {
+    read_chunks_in_blocks(path, columns, options, chunk_rows, BLOCK_BYTES, f)
+}
+
+fn read_chunks_in_blocks<T: Real>(
+    path: &Path,
+    columns: &Columns,
+    options: &CsvOptions,
+    chunk_rows: usize,
+    block_bytes: usize,
+    f: impl FnMut(u64, Dataset<T>) -> ControlFlow<()>,
+) -> Result<(Vec<String>, Vec<String>), CsvError> {
+    let plan = Plan::new::<T>(path, columns, options)?;
+    let layout = plan.layout();
+    let mut chunks = Chunks {
+        rows: Rows::new(layout.nf, layout.nt),
+        chunk_rows: chunk_rows.max(1),
+        first: 0,
+        stopped: false,
+        f,
+    };
+    read_rows(
+        path,
+        &layout,
+        plan.start,
+        plan.terminator,
+        block_bytes,
+        &mut chunks,
+    )?;
+    let _ = chunks.flush();
+    Ok(plan.column_names())
+}
+
+/// What reading a file needs to know, from its header and first data row.
+struct Plan {
+    names: Vec<String>,
+    feature_idx: Vec<usize>,
+    target_idx: Vec<usize>,
+    delimiter: u8,
+    /// Byte offset and 1-based line of the first data row.
+    start: (u64, u64),
+    terminator: u8,
+}
+
+impl Plan {
+    fn new<T: Real>(
+        path: &Path,
+        columns: &Columns,
+        options: &CsvOptions,
+    ) -> Result<Self, CsvError> {
+        let (mut reader, delimiter) = open(path, options)?;
+        let names = headers(&mut reader, path)?;
+        no_repeats(&columns.targets, "--target")?;
+        let target_idx: Vec<usize> = columns
+            .targets
+            .iter()
+            .map(|t| index_of(&names, t, path))
+            .collect::<Result<_, _>>()?;
+
+        let mut first = csv::ByteRecord::new();
+        if !reader
+            .read_byte_record(&mut first)
+            .map_err(|e| parse_error(path, &e))?
+        {
+            return Err(CsvError::NoRows(path.to_path_buf()));
+        }
+        let feature_idx: Vec<usize> = match &columns.features {
+            Some(list) => {
+                no_repeats(list, "--features")?;
+                if let Some(t) = list.iter().find(|f| columns.targets.contains(f)) {
+                    return Err(CsvError::TargetIsFeature(t.clone()));
+                }
+                list.iter()
+                    .map(|f| index_of(&names, f, path))
+                    .collect::<Result<_, _>>()?
+            }
+            None => (0..names.len())
+                .filter(|i| !target_idx.contains(i))
+                .filter(|&i| first.get(i).is_some_and(|c| parse_cell::<T>(c).is_ok()))
+                .collect(),
+        };
+        if feature_idx.is_empty() {
+            return Err(CsvError::NoFeatures(path.to_path_buf()));
+        }
+        let start_byte = first.position().map_or(0, |p| p.byte());
+        drop(reader);
+        // The csv crate's line numbers skip blank lines and `\r\n` ends, so lines are counted here.
+        // A header ended by a bare `\r` means the file's lines are; the block reader splits on `\n`.
+        let head = read_head(path, start_byte)?;
+        let terminator = if head.ends_with(b"\r") && !head.contains(&b'\n') {
+            b'\r'
+        } else {
+            b'\n'
+        };
+        let start_line = 1 + memchr::memchr_iter(terminator, &head).count() as u64;
+
+        Ok(Self {
+            names,
+            feature_idx,
+            target_idx,
+            delimiter,
+            start: (start_byte, start_line),
+            terminator,
+        })
+    }
+
+    fn layout(&self) -> Layout<'_> {
+        Layout::new(
+            &self.names,
+            &self.feature_idx,
+            &self.target_idx,
+            self.delimiter,
+        )
+    }
+
+    fn column_names(&self) -> (Vec<String>, Vec<String>) {
+        let pick = |idx: &[usize]| idx.iter().map(|&i| self.names[i].clone()).collect();
+        (pick(&self.feature_idx), pick(&self.target_idx))
+    }
+}
+
+/// Where parsed rows go, in file order: one growing table, or chunks handed to a caller.
+trait Sink<T> {
+    /// A hint that about `rows` rows will follow.
+    fn reserve_rows(&mut self, _rows: usize) {}
+    /// The rows of the next block; `Break` stops the reading.
+    fn take(&mut self, rows: &Rows<T>) -> ControlFlow<()>;
+}
+
+impl<T: Real> Sink<T> for Rows<T> {
+    fn reserve_rows(&mut self, rows: usize) {
+        Rows::reserve_rows(self, rows);
+    }
+    fn take(&mut self, rows: &Rows<T>) -> ControlFlow<()> {
+        self.append(rows);
+        ControlFlow::Continue(())
+    }
+}
+
+/// Gathers blocks into chunks of at least `chunk_rows` rows for `f`.
+struct Chunks<T, F> {
+    rows: Rows<T>,
+    chunk_rows: usize,
+    /// Index of the first row in `rows`.
+    first: u64,
+    stopped: bool,
+    f: F,
+}
+
+impl<T: Real, F: FnMut(u64, Dataset<T>) -> ControlFlow<()>> Chunks<T, F> {
+    fn flush(&mut self) -> ControlFlow<()> {
+        if self.stopped {
+            return ControlFlow::Break(());
+        }
+        if self.rows.count == 0 {
+            return ControlFlow::Continue(());
+        }
+        let (nf, nt) = (self.rows.nf, self.rows.nt);
+        let rows = std::mem::replace(&mut self.rows, Rows::new(nf, nt));
+        let count = rows.count;
+        let data = Dataset {
+            x: Matrix {
+                rows: count,
+                cols: nf,
+                values: rows.x,
+            },
+            y: Matrix {
+                rows: count,
+                cols: nt,
+                values: rows.y,
+            },
+        };
+        let first = self.first;
+        self.first += count as u64;
+        let flow = (self.f)(first, data);
+        self.stopped = flow.is_break();
+        flow
+    }
+}
+
+impl<T: Real, F: FnMut(u64, Dataset<T>) -> ControlFlow<()>> Sink<T> for Chunks<T, F> {
+    fn take(&mut self, rows: &Rows<T>) -> ControlFlow<()> {
+        if self.stopped {
+            return ControlFlow::Break(());
+        }
+        self.rows.append(rows);
+        if self.rows.count >= self.chunk_rows {
+            self.flush()
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
 }
 
 /// Where each column of the file goes.
@@ -508,7 +756,7 @@ fn parse_block<T: Real>(block: &[u8], layout: &Layout) -> Parsed<T> {
 /// The first `len` bytes of the file (the header, up to where the data rows start).
 fn read_head(path: &Path, len: u64) -> Result<Vec<u8>, CsvError> {
     let mut head = Vec::new();
-    File::open(path)
+    open_input(path)
         .and_then(|f| f.take(len).read_to_end(&mut head))
         .map_err(|e| io_error(path, &e))?;
     Ok(head)
@@ -519,8 +767,8 @@ fn read_head(path: &Path, len: u64) -> Result<Vec<u8>, CsvError> {
 /// skipped after it. Only called to name the line of an error.
 fn line_at(path: &Path, (from, line): (u64, u64), at: u64, terminator: u8) -> u64 {
     let mut bytes = Vec::new();
-    let read = File::open(path).and_then(|mut f| {
-        f.seek(SeekFrom::Start(from))?;
+    let read = open_input(path).and_then(|mut f| {
+        skip(&mut f, from)?;
         (&mut f)
             .take(at.saturating_sub(from))
             .read_to_end(&mut bytes)?;
@@ -554,12 +802,14 @@ fn read_rows<T: Real>(
     (offset, line): (u64, u64),
     terminator: u8,
     block_bytes: usize,
-    rows: &mut Rows<T>,
+    rows: &mut dyn Sink<T>,
 ) -> Result<(), CsvError> {
-    let mut file = File::open(path).map_err(|e| io_error(path, &e))?;
-    let size = file.metadata().map_err(|e| io_error(path, &e))?.len();
-    file.seek(SeekFrom::Start(offset))
-        .map_err(|e| io_error(path, &e))?;
+    // The file's size only guides the first reservation (compressed files hold more).
+    let size = std::fs::metadata(path)
+        .map_err(|e| io_error(path, &e))?
+        .len();
+    let mut file = open_input(path).map_err(|e| io_error(path, &e))?;
+    skip(&mut file, offset).map_err(|e| io_error(path, &e))?;
     if terminator != b'\n' {
         return read_rows_csv(path, layout, file, (offset, line), terminator, rows);
     }
@@ -612,14 +862,18 @@ fn read_rows<T: Real>(
             }
             sent += 1;
             order.waiting.extend(done_rx.try_iter());
-            order.append_ready(path, layout, rows)?;
+            if order.append_ready(path, layout, rows)?.is_break() {
+                break;
+            }
         }
         drop(job_tx);
         while order.next < sent {
             match done_rx.recv() {
                 Ok((i, p)) => {
                     order.waiting.insert(i, p);
-                    order.append_ready(path, layout, rows)?;
+                    if order.append_ready(path, layout, rows)?.is_break() {
+                        break;
+                    }
                 }
                 Err(_) => break, // a worker panicked; the scope re-raises it
             }
@@ -627,9 +881,9 @@ fn read_rows<T: Real>(
         Ok(quoted_from)
     })?;
     if let Some(from) = quoted_from {
-        let mut file = blocks.file;
-        file.seek(SeekFrom::Start(from))
-            .map_err(|e| io_error(path, &e))?;
+        // Back to where that block started, from the top (a decompressed stream cannot seek).
+        let mut file = open_input(path).map_err(|e| io_error(path, &e))?;
+        skip(&mut file, from).map_err(|e| io_error(path, &e))?;
         return read_rows_csv(
             path,
             layout,
@@ -639,8 +893,6 @@ fn read_rows<T: Real>(
             rows,
         );
     }
-    rows.x.shrink_to_fit();
-    rows.y.shrink_to_fit();
     Ok(())
 }
 
@@ -658,19 +910,23 @@ impl<T: Real> InOrder<T> {
         &mut self,
         path: &Path,
         layout: &Layout,
-        rows: &mut Rows<T>,
-    ) -> Result<(), CsvError> {
+        rows: &mut dyn Sink<T>,
+    ) -> Result<ControlFlow<()>, CsvError> {
         while let Some(p) = self.waiting.remove(&self.next) {
-            self.next_line = take_block(path, layout, p, self.next_line, rows)?;
+            let (next_line, flow) = take_block(path, layout, p, self.next_line, rows)?;
+            self.next_line = next_line;
             self.next += 1;
+            if flow.is_break() {
+                return Ok(flow);
+            }
         }
-        Ok(())
+        Ok(ControlFlow::Continue(()))
     }
 }
 
 /// The file cut into blocks that end at line ends.
 struct Blocks {
-    file: File,
+    file: Box<dyn Read + Send>,
     /// Where the next block starts in the file.
     offset: u64,
     /// The start of a line that the last block cut off.
@@ -712,13 +968,14 @@ fn take_block<T: Real>(
     layout: &Layout,
     parsed: Parsed<T>,
     first_line: u64,
-    rows: &mut Rows<T>,
-) -> Result<u64, CsvError> {
+    rows: &mut dyn Sink<T>,
+) -> Result<(u64, ControlFlow<()>), CsvError> {
+    // The rows before a problem are handed over first, as the one-core reader would have.
+    let flow = rows.take(&parsed.rows);
     if let Some((at, problem)) = parsed.problem {
         return Err(problem.into_error(path, layout, first_line + at));
     }
-    rows.append(&parsed.rows);
-    Ok(first_line + parsed.lines)
+    Ok((first_line + parsed.lines, flow))
 }
 
 /// Reads the rest of `file` (positioned at byte `from`, the start of line `line`) with the csv
@@ -726,11 +983,14 @@ fn take_block<T: Real>(
 fn read_rows_csv<T: Real>(
     path: &Path,
     layout: &Layout,
-    file: File,
+    file: Box<dyn Read + Send>,
     start: (u64, u64),
     terminator: u8,
-    rows: &mut Rows<T>,
+    sink: &mut dyn Sink<T>,
 ) -> Result<(), CsvError> {
+    // Rows are handed over a block of them at a time.
+    const BATCH: usize = 8192;
+    let mut rows = Rows::<T>::new(layout.nf, layout.nt);
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(layout.delimiter)
         .has_headers(false)
@@ -787,9 +1047,15 @@ fn read_rows_csv<T: Real>(
             }
         }
         rows.count += 1;
+        if rows.count == BATCH {
+            let flow = sink.take(&rows);
+            rows = Rows::new(layout.nf, layout.nt);
+            if flow.is_break() {
+                return Ok(());
+            }
+        }
     }
-    rows.x.shrink_to_fit();
-    rows.y.shrink_to_fit();
+    let _ = sink.take(&rows);
     Ok(())
 }
 
@@ -1059,6 +1325,96 @@ mod tests {
                 proptest::prop_assert_eq!(narrow.data.x.values(), &want32[..]);
             }
         }
+    }
+
+    /// Every chunk in order, glued back together, with the first-row index of each.
+    fn glued(
+        path: &Path,
+        c: &Columns,
+        chunk_rows: usize,
+        block: usize,
+    ) -> (Dataset<f64>, Vec<(u64, usize)>) {
+        let (mut x, mut y, mut seen) = (Vec::new(), Vec::new(), Vec::new());
+        let (f, t) = read_chunks_in_blocks::<f64>(
+            path,
+            c,
+            &CsvOptions::default(),
+            chunk_rows,
+            block,
+            |first, d| {
+                seen.push((first, d.len()));
+                x.extend_from_slice(d.x.values());
+                y.extend_from_slice(d.y.values());
+                ControlFlow::Continue(())
+            },
+        )
+        .unwrap();
+        let n = seen.iter().map(|s| s.1).sum();
+        let data = Dataset::new(
+            Matrix::new(n, f.len(), x).unwrap(),
+            Matrix::new(n, t.len(), y).unwrap(),
+        )
+        .unwrap();
+        (data, seen)
+    }
+
+    #[test]
+    fn chunks_are_the_table_in_order_plain_gzip_and_zstd() {
+        let c = cols(&["y"], None);
+        let mut text = String::from("a,b,note,y\n");
+        for i in 0..5000 {
+            // Quoted text (with a line end) from row 4000 on: the one-core path chunks too.
+            let note = if i >= 4000 {
+                format!("\"n\n{i}\"")
+            } else {
+                format!("n{i}")
+            };
+            text.push_str(&format!("{i},{}.25,{note},{}\n", i % 13, 3 * i));
+        }
+        let plain = write("chunks.csv", &text);
+        let whole = read_table_as::<f64>(&plain, &c, &CsvOptions::default()).unwrap();
+        let gz = plain.with_extension("csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(File::create(&gz).unwrap(), Default::default());
+        enc.write_all(text.as_bytes()).unwrap();
+        enc.finish().unwrap();
+        let zst = plain.with_extension("csv.zst");
+        std::fs::write(&zst, zstd::encode_all(text.as_bytes(), 3).unwrap()).unwrap();
+        for path in [&plain, &gz, &zst] {
+            assert_eq!(
+                read_table_as::<f64>(path, &c, &CsvOptions::default()).unwrap(),
+                whole
+            );
+            for (chunk_rows, block) in [(1, 64), (700, 300), (10_000, BLOCK_BYTES)] {
+                let (data, seen) = glued(path, &c, chunk_rows, block);
+                assert_eq!(data, whole.data, "{path:?} {chunk_rows} {block}");
+                let mut next = 0;
+                for &(first, len) in &seen {
+                    assert_eq!(first, next);
+                    assert!(
+                        len >= chunk_rows.min(5000 - next as usize) || first + len as u64 == 5000
+                    );
+                    next += len as u64;
+                }
+                assert_eq!(next, 5000);
+            }
+        }
+        // Breaking stops the reading.
+        let mut calls = 0;
+        read_chunks_in_blocks::<f32>(&plain, &c, &CsvOptions::default(), 10, 64, |_, _| {
+            calls += 1;
+            ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        // A bad cell deep in a compressed file names its line.
+        let bad = text.replacen("2500,4.25,n2500,7500", "2500,4.25,n2500,x", 1);
+        std::fs::write(&zst, zstd::encode_all(bad.as_bytes(), 3).unwrap()).unwrap();
+        let err = read_table_chunks::<f32>(&zst, &c, &CsvOptions::default(), 100, |_, _| {
+            ControlFlow::Continue(())
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 2502, column 'y'"), "{err}");
     }
 
     #[test]

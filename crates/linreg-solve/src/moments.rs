@@ -143,18 +143,84 @@ impl Moments {
         });
         // A NaN or infinite cell (or an overflow) makes its part's sums non-finite: checked
         // here rather than in a separate pass over the rows, before anything is merged.
-        let finite = |m: &Moments| {
-            m.weight_sum.is_finite()
-                && m.mean.iter().all(|v| v.is_finite())
-                && m.comoment.iter().all(|v| v.is_finite())
-        };
-        if !parts.iter().all(finite) {
+        if !parts.iter().all(Moments::is_finite) {
             return Err(SolveError::NonFinite);
         }
         for part in &parts {
             self.merge_unchecked(part);
         }
         Ok(())
+    }
+
+    /// Adds rows given column by column — `columns` holds the features, then the targets, each
+    /// a slice of the same length (one value per row) — as a columnar reader (Arrow, Parquet)
+    /// delivers them, without building rows first. Optional positive row weights.
+    ///
+    /// Runs on the calling thread: a scan that reads on several threads gives each its own
+    /// `Moments` and [`merge`](Moments::merge)s them. A NaN or infinite value is
+    /// [`SolveError::NonFinite`], and then nothing is added.
+    ///
+    /// ```
+    /// use linreg_solve::{Moments, View};
+    ///
+    /// let (x, y) = ([0.0_f32, 1.0, 2.0, 3.0], [1.0_f32, 3.0, 5.0, 7.0]);
+    /// let mut by_columns = Moments::new(1, 1);
+    /// by_columns.push_columns(&[&x[..], &y[..]], None)?;
+    /// let by_rows = Moments::from_rows(View::new(4, 1, &x)?, View::new(4, 1, &y)?, None)?;
+    /// assert_eq!(by_columns, by_rows);
+    /// # Ok::<(), linreg_solve::SolveError>(())
+    /// ```
+    pub fn push_columns<T: Element>(
+        &mut self,
+        columns: &[&[T]],
+        weights: Option<&[f64]>,
+    ) -> Result<(), SolveError> {
+        let d = self.features + self.targets;
+        if columns.len() != d {
+            return Err(SolveError::Shape(format!(
+                "these moments hold {} feature(s) and {} target(s): {d} column(s), got {}",
+                self.features,
+                self.targets,
+                columns.len()
+            )));
+        }
+        let n = columns.first().map_or(0, |c| c.len());
+        if let Some(bad) = columns.iter().find(|c| c.len() != n) {
+            return Err(SolveError::Shape(format!(
+                "columns of {n} and {} values; give every column one value per row",
+                bad.len()
+            )));
+        }
+        if let Some(w) = weights {
+            check_weights(w, n)?;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let mut part = Moments::new(self.features, self.targets);
+        let mut scratch = Mat::<f64>::zeros(BLOCK.min(n), d + 1);
+        for start in (0..n).step_by(BLOCK) {
+            let end = (start + BLOCK).min(n);
+            part.merge_unchecked(&block_moments_columns(
+                columns,
+                weights,
+                start,
+                end,
+                (self.features, self.targets),
+                &mut scratch,
+            ));
+        }
+        if !part.is_finite() {
+            return Err(SolveError::NonFinite);
+        }
+        self.merge_unchecked(&part);
+        Ok(())
+    }
+
+    fn is_finite(&self) -> bool {
+        self.weight_sum.is_finite()
+            && self.mean.iter().all(|v| v.is_finite())
+            && self.comoment.iter().all(|v| v.is_finite())
     }
 
     /// Adds the statistics of other rows (Chan, Golub and LeVeque's pairwise update).
@@ -356,6 +422,80 @@ fn block_moments<T: Element>(
         1.0,
         Par::Seq,
     );
+    finish_block(&acc, &shift, len, log_w, (p, k))
+}
+
+/// [`block_moments`] for rows `start..end` of columns: column `j` of `scratch` (`len × (d+1)`,
+/// column-major) is column `j` of the block, so filling it is a contiguous conversion, and the
+/// product is `BᵀB`.
+fn block_moments_columns<T: Element>(
+    columns: &[&[T]],
+    weights: Option<&[f64]>,
+    start: usize,
+    end: usize,
+    (p, k): (usize, usize),
+    scratch: &mut Mat<f64>,
+) -> Moments {
+    let d = p + k;
+    let len = end - start;
+    let shift: Vec<f64> = columns.iter().map(|c| c[start].to_f64()).collect();
+    let mut log_w = 0.0;
+    let root: Option<Vec<f64>> = weights.map(|w| {
+        w[start..end]
+            .iter()
+            .map(|&v| {
+                log_w += v.ln();
+                v.sqrt()
+            })
+            .collect()
+    });
+    for (j, (col, &m)) in columns.iter().zip(&shift).enumerate() {
+        let out = &mut scratch.col_as_slice_mut(j)[..len];
+        let src = &col[start..end];
+        match &root {
+            None => {
+                for (o, &v) in out.iter_mut().zip(src) {
+                    *o = v.to_f64() - m;
+                }
+            }
+            Some(r) => {
+                for ((o, &v), s) in out.iter_mut().zip(src).zip(r) {
+                    *o = s * (v.to_f64() - m);
+                }
+            }
+        }
+    }
+    let ones = &mut scratch.col_as_slice_mut(d)[..len];
+    match &root {
+        None => ones.fill(1.0),
+        Some(r) => ones.copy_from_slice(r),
+    }
+    let b = scratch.subrows(0, len);
+    let mut acc = Mat::<f64>::zeros(d + 1, d + 1);
+    matmul(
+        acc.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        b.transpose(),
+        BlockStructure::Rectangular,
+        b,
+        BlockStructure::Rectangular,
+        1.0,
+        Par::Seq,
+    );
+    finish_block(&acc, &shift, len, log_w, (p, k))
+}
+
+/// The moments of a block from the lower half of `[B, √w]ᵀ[B, √w]`, `B` the block shifted by
+/// `shift` and scaled by `√w`.
+fn finish_block(
+    acc: &Mat<f64>,
+    shift: &[f64],
+    len: usize,
+    log_w: f64,
+    (p, k): (usize, usize),
+) -> Moments {
+    let d = p + k;
     let at = |i: usize, j: usize| if i >= j { acc[(i, j)] } else { acc[(j, i)] };
     // Row `d` holds Σ √w·(√w·(z − shift)) = Σ w·(z − shift), and the corner Σ w.
     let w = at(d, d);
@@ -489,6 +629,79 @@ mod tests {
         }
         let back = Moments::from_state(p, k, &merged.to_state()).unwrap();
         assert_eq!(back, merged);
+    }
+
+    #[test]
+    fn columns_give_the_statistics_of_rows() {
+        let mut s = 5;
+        let n = 2500;
+        let (p, k) = (3, 2);
+        let x: Vec<f32> = (0..n * p)
+            .map(|i| (100.0 * (i % p) as f64 + lcg(&mut s)) as f32)
+            .collect();
+        let y: Vec<f32> = (0..n * k).map(|_| (7.0 + lcg(&mut s)) as f32).collect();
+        let w: Vec<f64> = (0..n).map(|_| 0.5 + lcg(&mut s)).collect();
+        let column = |m: &[f32], cols: usize, j: usize| -> Vec<f32> {
+            m.iter().skip(j).step_by(cols).copied().collect()
+        };
+        let cols: Vec<Vec<f32>> = (0..p)
+            .map(|j| column(&x, p, j))
+            .chain((0..k).map(|j| column(&y, k, j)))
+            .collect();
+        let slices: Vec<&[f32]> = cols.iter().map(|c| &c[..]).collect();
+        for weights in [None, Some(&w[..])] {
+            let rows = Moments::from_rows(
+                View::new(n, p, &x).unwrap(),
+                View::new(n, k, &y).unwrap(),
+                weights,
+            )
+            .unwrap();
+            // In two uneven pushes.
+            let mut by_cols = Moments::new(p, k);
+            let cut = 1500;
+            let head: Vec<&[f32]> = slices.iter().map(|c| &c[..cut]).collect();
+            let tail: Vec<&[f32]> = slices.iter().map(|c| &c[cut..]).collect();
+            by_cols
+                .push_columns(&head, weights.map(|w| &w[..cut]))
+                .unwrap();
+            by_cols
+                .push_columns(&tail, weights.map(|w| &w[cut..]))
+                .unwrap();
+            assert_eq!(by_cols.rows(), rows.rows());
+            assert!((by_cols.weight_sum() - rows.weight_sum()).abs() < 1e-9);
+            assert!((by_cols.log_weight_sum() - rows.log_weight_sum()).abs() < 1e-9);
+            for (a, b) in by_cols.mean().iter().zip(rows.mean()) {
+                assert!((a - b).abs() <= 1e-13 * b.abs().max(1.0), "{a} {b}");
+            }
+            let d = p + k;
+            for i in 0..d {
+                for j in 0..d {
+                    let (a, b) = (by_cols.comoment(i, j), rows.comoment(i, j));
+                    let scale = (rows.comoment(i, i) * rows.comoment(j, j)).sqrt();
+                    assert!((a - b).abs() <= 1e-12 * scale, "{i},{j}: {a} {b}");
+                }
+            }
+        }
+        // Wrong shapes and non-finite values add nothing.
+        let mut m = Moments::new(p, k);
+        assert!(matches!(
+            m.push_columns(&slices[..4], None),
+            Err(SolveError::Shape(_))
+        ));
+        let short: Vec<&[f32]> = slices
+            .iter()
+            .enumerate()
+            .map(|(j, c)| if j == 2 { &c[..10] } else { &c[..] })
+            .collect();
+        assert!(matches!(
+            m.push_columns(&short, None),
+            Err(SolveError::Shape(_))
+        ));
+        let mut bad = cols.clone();
+        bad[4][2000] = f32::INFINITY;
+        let bad: Vec<&[f32]> = bad.iter().map(|c| &c[..]).collect();
+        assert_eq!(m.push_columns(&bad, None), Err(SolveError::NonFinite));
+        assert_eq!(m, Moments::new(p, k));
     }
 
     #[test]

@@ -1,0 +1,290 @@
+//! One pass over a table into the moments of its training and test rows.
+
+use linreg_data::{DataError, Standardizer};
+use linreg_io::{Chunk, Element, ScanOptions};
+use linreg_solve::{Moments, SolveError};
+
+use crate::part::Rows;
+use crate::{Part, StreamError};
+
+/// The moments of one set of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetMoments {
+    /// With the row weights (the same as `plain` without `--weights`): what weighted least
+    /// squares solves.
+    pub weighted: Moments,
+    /// Without weights: what the standardization statistics and the metrics use.
+    pub plain: Moments,
+}
+
+impl SetMoments {
+    fn new(p: usize, k: usize) -> Self {
+        Self {
+            weighted: Moments::new(p, k),
+            plain: Moments::new(p, k),
+        }
+    }
+
+    fn merge(&mut self, other: &SetMoments) -> Result<(), SolveError> {
+        self.weighted.merge(&other.weighted)?;
+        self.plain.merge(&other.plain)
+    }
+}
+
+/// The training and the test rows' moments from one pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MomentsPass {
+    /// The training rows.
+    pub train: SetMoments,
+    /// The test rows (empty when the split keeps none).
+    pub test: SetMoments,
+}
+
+/// Reads `part` once, on `options.threads` threads, into the moments of its training and
+/// test rows (f64 sums; `f32` Parquet columns are read without a copy, anything else as
+/// f64). With a weight column, the weighted and the plain moments are both kept.
+pub fn moments_pass(part: &Part<'_>, options: &ScanOptions) -> Result<MomentsPass, StreamError> {
+    if part.source.stored_as::<f32>(part.selected) {
+        pass_as::<f32>(part, options)
+    } else {
+        pass_as::<f64>(part, options)
+    }
+}
+
+fn pass_as<T: Element + linreg_solve::Element>(
+    part: &Part<'_>,
+    options: &ScanOptions,
+) -> Result<MomentsPass, StreamError> {
+    let (p, k) = (part.features(), part.targets());
+    let weighted = part.selected.weights().is_some();
+    // Each unit's sums are kept apart and merged in unit order (as soon as the units before
+    // it are in): the result does not depend on which thread read which unit, so a run is
+    // reproducible to the last bit, and few units wait at any time.
+    let starts: Vec<u64> = part
+        .source
+        .units_of(options.unit_rows)
+        .iter()
+        .map(|u| u.first_row)
+        .collect();
+    let merger = std::sync::Mutex::new(Ordered::new(starts, p, k));
+    let init = || (None::<(u64, SetMoments, SetMoments)>, Vec::<Vec<T>>::new());
+    let states = part.source.scan::<T, _, StreamError>(
+        part.selected,
+        options,
+        init,
+        |(current, scratch), chunk| {
+            let unit = chunk.unit_first_row();
+            if current.as_ref().is_some_and(|c| c.0 != unit) {
+                let (u, tr, te) = current.take().expect("checked");
+                merger
+                    .lock()
+                    .expect("no panics while merging")
+                    .add(u, tr, te)?;
+            }
+            let (_, train, test) =
+                current.get_or_insert_with(|| (unit, SetMoments::new(p, k), SetMoments::new(p, k)));
+            for (which, set) in [(Rows::Train, &mut *train), (Rows::Test, &mut *test)] {
+                if which == Rows::Test && !part.split.has_test_rows() {
+                    continue;
+                }
+                part.rows_of(chunk, which, scratch, |cols, first| {
+                    push(part, chunk, set, cols, first, weighted, p + k)
+                })
+                .transpose()?;
+            }
+            Ok(())
+        },
+    )?;
+    let mut merger = merger.into_inner().expect("no panics while merging");
+    for (u, train, test) in states.into_iter().filter_map(|(c, _)| c) {
+        merger.add(u, train, test)?;
+    }
+    let mut out = merger.finish()?;
+    if !weighted {
+        out.train.weighted = out.train.plain.clone();
+        out.test.weighted = out.test.plain.clone();
+    }
+    Ok(out)
+}
+
+/// Per-unit moments merged in unit order.
+struct Ordered {
+    /// First rows of the units, in order.
+    starts: Vec<u64>,
+    /// Index into `starts` of the next unit to merge.
+    next: usize,
+    done: MomentsPass,
+    waiting: std::collections::BTreeMap<u64, (SetMoments, SetMoments)>,
+}
+
+impl Ordered {
+    fn new(starts: Vec<u64>, p: usize, k: usize) -> Self {
+        Self {
+            starts,
+            next: 0,
+            done: MomentsPass {
+                train: SetMoments::new(p, k),
+                test: SetMoments::new(p, k),
+            },
+            waiting: Default::default(),
+        }
+    }
+
+    fn add(&mut self, unit: u64, train: SetMoments, test: SetMoments) -> Result<(), SolveError> {
+        self.waiting.insert(unit, (train, test));
+        while let Some(start) = self.starts.get(self.next) {
+            let Some((tr, te)) = self.waiting.remove(start) else {
+                break;
+            };
+            self.done.train.merge(&tr)?;
+            self.done.test.merge(&te)?;
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// The merged moments; units still waiting (CSV, whose one unit starts at 0 but is not
+    /// listed; or units after one that held no rows) follow in order.
+    fn finish(mut self) -> Result<MomentsPass, SolveError> {
+        for (_, (tr, te)) in std::mem::take(&mut self.waiting) {
+            self.done.train.merge(&tr)?;
+            self.done.test.merge(&te)?;
+        }
+        Ok(self.done)
+    }
+}
+
+/// Adds some rows to a set: the plain moments, and the weighted ones with a weight column.
+fn push<T: Element + linreg_solve::Element>(
+    part: &Part<'_>,
+    chunk: &Chunk<'_, T>,
+    set: &mut SetMoments,
+    cols: &[&[T]],
+    first: u64,
+    weighted: bool,
+    d: usize,
+) -> Result<(), StreamError> {
+    let located = |e: SolveError| -> StreamError {
+        match (&e, chunk.check_finite()) {
+            (SolveError::NonFinite, Err(io)) => io.into(),
+            _ => e.into(),
+        }
+    };
+    set.plain.push_columns(&cols[..d], None).map_err(located)?;
+    if weighted {
+        let w: Vec<f64> = cols[d]
+            .iter()
+            .map(|&v| linreg_data::Real::to_f64(v))
+            .collect();
+        if let Some(i) = w.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
+            return Err(StreamError::Invalid(format!(
+                "--weights {}: row {} has weight {}; weights must be positive finite numbers (drop rows whose weight is 0)",
+                part.selected.weights().unwrap_or_default(),
+                first + i as u64,
+                w[i]
+            )));
+        }
+        set.weighted
+            .push_columns(&cols[..d], Some(&w))
+            .map_err(located)?;
+    }
+    Ok(())
+}
+
+/// The standardization statistics of the features (population standard deviation, as
+/// [`Standardizer::fit`] computes them on the rows), from plain moments.
+pub fn standardizer(plain: &Moments, names: &[String]) -> Result<Standardizer, DataError> {
+    let n = plain.weight_sum().max(1.0);
+    let mut mean = Vec::with_capacity(plain.features());
+    let mut scale = Vec::with_capacity(plain.features());
+    for j in 0..plain.features() {
+        let m = plain.mean()[j];
+        let sd = (plain.comoment(j, j).max(0.0) / n).sqrt();
+        // As `Standardizer::fit`: a spread this small next to the values is rounding noise.
+        if sd == 0.0 || sd <= 1e-7 * m.abs() {
+            return Err(DataError::ConstantFeature {
+                column: names
+                    .get(j)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", j + 1)),
+                value: m,
+            });
+        }
+        mean.push(m);
+        scale.push(sd);
+    }
+    Ok(Standardizer { mean, scale })
+}
+
+/// The moments of the same rows with the features standardized by `s`:
+/// `z̄ → (z̄ − μ)/σ`, `C → D⁻¹ C D⁻¹` (targets unchanged).
+pub fn standardize(m: &Moments, s: &Standardizer) -> Result<Moments, SolveError> {
+    let (p, k) = (m.features(), m.targets());
+    let scale = |j: usize| if j < p { s.scale[j] } else { 1.0 };
+    let mut state = m.to_state();
+    for j in 0..p {
+        state[3 + j] = (state[3 + j] - s.mean[j]) / s.scale[j];
+    }
+    let mut at = 3 + p + k;
+    for i in 0..p + k {
+        for j in 0..=i {
+            state[at] /= scale(i) * scale(j);
+            at += 1;
+        }
+    }
+    Moments::from_state(p, k, &state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use linreg_data::Matrix;
+    use linreg_solve::View;
+
+    #[test]
+    fn standardizer_and_standardized_moments_match_the_rows() {
+        let x: Vec<f64> = (0..200)
+            .flat_map(|i| [i as f64 * 0.5 + 3.0, ((i * 7) % 11) as f64])
+            .collect();
+        let y: Vec<f64> = (0..200).map(|i| (i % 5) as f64).collect();
+        let m = Moments::from_rows(
+            View::new(200, 2, &x).unwrap(),
+            View::new(200, 1, &y).unwrap(),
+            None,
+        )
+        .unwrap();
+        let names = ["a".to_string(), "b".to_string()];
+        let mx = Matrix::new(200, 2, x.clone()).unwrap();
+        let want = Standardizer::fit(&mx, &names).unwrap();
+        let got = standardizer(&m, &names).unwrap();
+        for j in 0..2 {
+            assert!((got.mean[j] - want.mean[j]).abs() < 1e-12);
+            assert!((got.scale[j] - want.scale[j]).abs() < 1e-12 * want.scale[j]);
+        }
+        let mut sx = mx.clone();
+        want.apply(&mut sx);
+        let direct = Moments::from_rows(
+            View::new(200, 2, sx.values()).unwrap(),
+            View::new(200, 1, &y).unwrap(),
+            None,
+        )
+        .unwrap();
+        let st = standardize(&m, &got).unwrap();
+        for i in 0..3 {
+            assert!((st.mean()[i] - direct.mean()[i]).abs() < 1e-12);
+            for j in 0..3 {
+                assert!((st.comoment(i, j) - direct.comoment(i, j)).abs() < 1e-10);
+            }
+        }
+        let constant = Moments::from_rows(
+            View::new(3, 1, &[2.0_f64, 2.0, 2.0]).unwrap(),
+            View::new(3, 1, &[1.0_f64, 2.0, 3.0]).unwrap(),
+            None,
+        )
+        .unwrap();
+        assert!(matches!(
+            standardizer(&constant, &["c".into()]),
+            Err(DataError::ConstantFeature { .. })
+        ));
+    }
+}
