@@ -2,8 +2,8 @@
 //! or disk, and the decoding alone; then the one-pass moments (what exact least squares needs).
 //!
 //! ```sh
-//! linreg generate --rows 20000000 --features 15 --output /work/scratch/t.parquet   # release build
-//! cargo bench --bench parquet_scan -- /work/scratch/t.parquet [y]
+//! linreg generate --rows 20000000 --features 15 --output /tmp/t.parquet   # release build
+//! cargo bench --bench parquet_scan -- /tmp/t.parquet [y]
 //! ```
 //!
 //! Prints, for each stage, seconds and GB/s of uncompressed f32 values (rows × columns × 4).
