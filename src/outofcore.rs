@@ -446,14 +446,7 @@ pub fn run<B: linreg_train::FusedAutodiffBackend>(
             test: MetricsJson::new(&trained.test_metrics, &targets),
         },
         exact: exact_report,
-        inference: statistical.and_then(|st| {
-            let mut tables = st.tables;
-            match tables.len() {
-                0 => None,
-                1 => Some(InferenceJson::One(Box::new(tables.remove(0)))),
-                _ => Some(InferenceJson::Many(tables)),
-            }
-        }),
+        inference: statistical.and_then(|st| InferenceJson::from_tables(st.tables)),
         seconds: trained.seconds,
         files: Files {
             model: model_path.clone(),

@@ -54,6 +54,17 @@ pub enum InferenceJson {
     Many(Vec<linreg_solve::Inference>),
 }
 
+impl InferenceJson {
+    /// One table per target, in column order: `None` for none, [`One`](Self::One) for one.
+    pub fn from_tables(mut tables: Vec<linreg_solve::Inference>) -> Option<Self> {
+        match tables.len() {
+            0 => None,
+            1 => Some(Self::One(Box::new(tables.remove(0)))),
+            _ => Some(Self::Many(tables)),
+        }
+    }
+}
+
 impl ParamsJson {
     /// The same model's coefficients on the original (unstandardized) columns.
     pub fn in_original_units(&self, standardizer: Option<&Standardizer>) -> Self {
