@@ -413,10 +413,7 @@ pub fn run<B: linreg_train::FusedAutodiffBackend>(
         backend: placement.backend.into(),
         device: placement.device.clone(),
         seed: Some(args.seed),
-        init: format!(
-            "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
-            args.seed
-        ),
+        init: crate::train::init_description(args.seed),
         features: features.clone(),
         targets: targets.clone(),
         rows: Rows {

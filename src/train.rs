@@ -293,6 +293,13 @@ fn shape<T: Real>(
     Ok((polynomial, standardizer))
 }
 
+/// How `initial_params` drew the start, as `summary.json`'s `init` says it.
+pub fn init_description(seed: u64) -> String {
+    format!(
+        "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {seed}, the same on every backend"
+    )
+}
+
 /// Runs `linreg train` on backend `B`.
 pub fn run<B: FusedAutodiffBackend>(
     args: &TrainArgs,
@@ -393,10 +400,7 @@ pub fn run<B: FusedAutodiffBackend>(
     let mut initial = ParamsJson::from(model.params_as::<f64>());
     let mut init = match &args.init_from {
         Some(path) => format!("loaded from {}", path.display()),
-        None => format!(
-            "U(-1/sqrt(inputs), 1/sqrt(inputs)) from linreg's generator with seed {}, the same on every backend",
-            args.seed
-        ),
+        None => init_description(args.seed),
     };
     let (trained, exact_report) = match args.solver {
         SolverArg::Gd => {
