@@ -241,6 +241,9 @@ pub enum EngineArg {
     /// Apache DataFusion (build with `--features datafusion`): the moments as a SQL aggregate
     /// over every core, with --where filters.
     Datafusion,
+    /// Apache Ballista, distributed DataFusion (build with `--features ballista`): the same
+    /// aggregate on the cluster named by --cluster, or in this process without it.
+    Ballista,
 }
 
 /// Options shared by the commands that read a table.
@@ -269,15 +272,22 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub table: TableArgs,
 
-    /// How to read the table (see --memory-limit): `auto`, `memory`, `stream` or
-    /// `datafusion`.
+    /// How to read the table (see --memory-limit): `auto`, `memory`, `stream`, `datafusion`
+    /// or `ballista`.
     #[arg(long, value_enum, default_value_t = EngineArg::Auto)]
     pub engine: EngineArg,
 
-    /// With --engine datafusion: an SQL condition the training rows must meet, such as
-    /// "x1 > 0 AND region = 'north'" (the --test table is not filtered).
+    /// With --engine datafusion or ballista: an SQL condition the training rows must meet,
+    /// such as "x1 > 0 AND region = 'north'" (the --test table is not filtered).
     #[arg(long = "where", value_name = "SQL")]
     pub filter: Option<String>,
+
+    /// With --engine ballista: the scheduler of a running cluster, `df://HOST:PORT` (its
+    /// scheduler and executors started with linreg-scheduler and linreg-executor, and --data
+    /// readable at the same path by this machine and every executor). Without it, a scheduler
+    /// and an executor start inside this process (Ballista's standalone mode).
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
 
     /// Target column(s) to predict, comma-separated: one model output each.
     #[arg(

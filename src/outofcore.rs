@@ -33,6 +33,8 @@ pub enum Engine {
     Stream,
     /// DataFusion's aggregate, every core.
     DataFusion,
+    /// The same aggregate on Ballista: a cluster, or standalone in this process.
+    Ballista,
 }
 
 impl Engine {
@@ -40,6 +42,7 @@ impl Engine {
         match self {
             Self::Stream => "stream",
             Self::DataFusion => "datafusion",
+            Self::Ballista => "ballista",
         }
     }
 }
@@ -51,13 +54,18 @@ const SAMPLE_ROWS: usize = 5000;
 /// `--memory-limit`, or `--engine memory`).
 pub fn engine_for(args: &TrainArgs) -> Result<Option<Engine>> {
     let engine = args.engine;
-    if args.filter.is_some() && engine != EngineArg::Datafusion {
-        bail!("--where filters rows in a query engine: add --engine datafusion");
+    let query_engine = matches!(engine, EngineArg::Datafusion | EngineArg::Ballista);
+    if args.filter.is_some() && !query_engine {
+        bail!("--where filters rows in a query engine: add --engine datafusion (or ballista)");
+    }
+    if args.cluster.is_some() && engine != EngineArg::Ballista {
+        bail!("--cluster names a Ballista scheduler: add --engine ballista");
     }
     Ok(match engine {
         EngineArg::Memory => None,
         EngineArg::Stream => Some(Engine::Stream),
         EngineArg::Datafusion => Some(Engine::DataFusion),
+        EngineArg::Ballista => Some(Engine::Ballista),
         EngineArg::Auto => {
             let cells = estimated_cells(args)?;
             (!args.table.memory_limit.fits(cells)).then_some(Engine::Stream)
@@ -507,8 +515,8 @@ fn row_split(
     if args.test.is_some() {
         return Ok(RowSplit::All);
     }
-    if args.engine == EngineArg::Datafusion {
-        // A distributed scan keeps no row order: the test rows come from --test.
+    if matches!(args.engine, EngineArg::Datafusion | EngineArg::Ballista) {
+        // A parallel or distributed scan keeps no row order: the test rows come from --test.
         return Ok(RowSplit::All);
     }
     if args.shuffle {
@@ -561,7 +569,9 @@ fn first_pass(
         (part.features() + part.targets() + usize::from(part.selected.weights().is_some())) as u64;
     let mut pass = match engine {
         Engine::Stream => moments_pass(part, scan)?,
-        Engine::DataFusion => engine_pass(args, engine, part, args.filter.as_deref())?,
+        Engine::DataFusion | Engine::Ballista => {
+            engine_pass(args, engine, part, args.filter.as_deref())?
+        }
     };
     if let Some((source, selected)) = test {
         let test_part = Part::new(source, selected, RowSplit::All);
@@ -587,8 +597,8 @@ fn first_pass(
 
 #[cfg(feature = "datafusion")]
 fn engine_pass(
-    _: &TrainArgs,
-    _: Engine,
+    args: &TrainArgs,
+    engine: Engine,
     part: &Part<'_>,
     filter: Option<&str>,
 ) -> Result<MomentsPass> {
@@ -616,7 +626,10 @@ fn engine_pass(
         weights: part.selected.weights().map(String::from),
         filter: filter.map(String::from),
     };
-    let moments = linreg_datafusion::moments(&query)?;
+    let moments = match engine {
+        Engine::Ballista => ballista_moments(&query, args.cluster.as_deref())?,
+        _ => linreg_datafusion::moments(&query)?,
+    };
     let (p, k) = (part.features(), part.targets());
     Ok(MomentsPass {
         train: SetMoments {
@@ -628,6 +641,32 @@ fn engine_pass(
             plain: Moments::new(p, k),
         },
     })
+}
+
+#[cfg(feature = "ballista")]
+fn ballista_moments(
+    query: &linreg_datafusion::MomentsQuery,
+    cluster: Option<&str>,
+) -> Result<linreg_datafusion::EngineMoments> {
+    linreg_ballista::moments(query, cluster).map_err(|e| match cluster {
+        Some(url) => anyhow::Error::new(e).context(format!(
+            "the Ballista cluster at {url} could not compute the moments (is its scheduler \
+             running, started with linreg-scheduler, with executors started with linreg-executor, \
+             and can they read --data at the same path?)"
+        )),
+        None => anyhow::Error::new(e).context("Ballista's standalone mode failed"),
+    })
+}
+
+#[cfg(all(feature = "datafusion", not(feature = "ballista")))]
+fn ballista_moments(
+    _: &linreg_datafusion::MomentsQuery,
+    _: Option<&str>,
+) -> Result<linreg_datafusion::EngineMoments> {
+    bail!(
+        "this linreg was built without the ballista engine; rebuild it with `--features ballista` \
+         (or use --engine datafusion on this machine)"
+    )
 }
 
 #[cfg(not(feature = "datafusion"))]

@@ -561,6 +561,36 @@ fn what_cannot_be_read_is_named() {
         ],
         "--polynomial expands the rows in memory",
     );
+    refused(
+        &[
+            "train",
+            "--data",
+            "n.parquet",
+            "--target",
+            "y",
+            "--engine",
+            "stream",
+            "--cluster",
+            "df://localhost:50050",
+        ],
+        "--cluster names a Ballista scheduler: add --engine ballista",
+    );
+    if !cfg!(feature = "ballista") {
+        refused(
+            &[
+                "train",
+                "--data",
+                "n.parquet",
+                "--target",
+                "y",
+                "--engine",
+                "ballista",
+                "--solver",
+                "exact",
+            ],
+            "--features ballista",
+        );
+    }
     if !cfg!(feature = "datafusion") {
         refused(
             &[
@@ -665,5 +695,86 @@ fn datafusion_gives_the_in_memory_coefficients() {
         );
         assert!((got - want).abs() < 0.05, "x{}: {got} vs {want}", j + 1);
     }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Ballista's standalone mode (a scheduler and an executor in this process) gives the
+/// coefficients of the in-memory, streamed and DataFusion runs, on one file and on a directory
+/// of files; `--where` runs on its executor; an unreachable cluster is a clear error.
+#[cfg(feature = "ballista")]
+#[test]
+fn ballista_gives_the_coefficients_of_every_other_engine() {
+    let dir = temp_dir("ooc-ballista");
+    tables(&dir, 5000, 4);
+    std::fs::create_dir(dir.join("parts")).unwrap();
+    std::fs::copy(dir.join("t.parquet"), dir.join("parts/a.parquet")).unwrap();
+    std::fs::copy(dir.join("t.parquet"), dir.join("parts/b.parquet")).unwrap();
+    let exact = |out: &str, data: &str, engine: &str, extra: &[&str]| {
+        let mut args = vec![
+            "--data",
+            data,
+            "--test",
+            "t.parquet",
+            "--solver",
+            "exact",
+            "--engine",
+            engine,
+        ];
+        args.extend(extra);
+        train(&dir, out, &args)
+    };
+    for data in ["t.parquet", "parts"] {
+        let ballista = exact(&format!("b-{data}"), data, "ballista", &[]);
+        let rows = if data == "parts" { 10_000 } else { 5000 };
+        assert_eq!(ballista["rows"]["train"], rows);
+        let got = coefficients(&ballista);
+        for engine in ["memory", "stream", "datafusion"] {
+            let other = exact(&format!("{engine}-{data}"), data, engine, &[]);
+            assert_rel(
+                &format!("{data}: ballista vs {engine}"),
+                &got,
+                &coefficients(&other),
+                1e-12,
+            );
+        }
+        // The inference table comes from the same moments.
+        let se = |s: &Value| f(&s["inference"]["coefficients"][0]["std_error"]);
+        let df = json(&dir.join(format!("datafusion-{data}/summary.json")));
+        assert_rel("std error", &[se(&ballista)], &[se(&df)], 1e-10);
+    }
+    let filter = ["--where", "x1 > 0 AND x2 < 0.5"];
+    let b = exact("bw", "t.parquet", "ballista", &filter);
+    let d = exact("dw", "t.parquet", "datafusion", &filter);
+    assert_eq!(b["rows"]["train"], d["rows"]["train"]);
+    assert!(b["rows"]["train"].as_u64().unwrap() < 5000);
+    assert_rel("filtered", &coefficients(&b), &coefficients(&d), 1e-12);
+
+    // Nothing listens on port 1: an error naming the cluster, and no model written.
+    let out = linreg_cpu(
+        &dir,
+        &[
+            "train",
+            "--data",
+            "t.parquet",
+            "--target",
+            "y",
+            "--solver",
+            "exact",
+            "--engine",
+            "ballista",
+            "--cluster",
+            "df://127.0.0.1:1",
+            "--out",
+            "down",
+        ],
+    );
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("the Ballista cluster at df://127.0.0.1:1 could not compute the moments"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!dir.join("down").join("model.json").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }

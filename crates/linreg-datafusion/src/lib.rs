@@ -1,6 +1,7 @@
 //! linreg's least-squares statistics as an [Apache DataFusion](https://datafusion.apache.org)
 //! aggregate, so a query engine computes them: every core, SQL filters, file globs and object
-//! stores come with it (and Ballista, distributed DataFusion, would run the same aggregate).
+//! stores come with it (and `linreg-ballista` runs the same aggregate on Ballista, distributed
+//! DataFusion).
 //!
 //! [`MomentsUdaf`] is an [`AggregateUDFImpl`]: `linreg_moments(c1, c2, …, cd)` folds its rows
 //! into a [`Moments`] (count, means and centred cross products of the `d` columns, f64) and
