@@ -36,7 +36,7 @@ fn table(dir: &Path) -> Moments {
     };
     let mut all = Moments::new(FEATURES, 1);
     for (f, rows) in [("a", 4000), ("b", 2500), ("c", 3300)] {
-        let mut cols = vec![Vec::with_capacity(rows); FEATURES + 1];
+        let mut cols: Vec<Vec<f64>> = (0..=FEATURES).map(|_| Vec::with_capacity(rows)).collect();
         for _ in 0..rows {
             let x: Vec<f64> = (0..FEATURES).map(|j| 10.0 * next() + j as f64).collect();
             let y = 2.0 * x[0] - x[1] + 0.5 * x[2] + 3.0 + 0.1 * next();
