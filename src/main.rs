@@ -11,6 +11,7 @@ mod backend;
 mod checkpoints;
 mod cli;
 mod exact;
+mod finish;
 mod generate;
 mod html;
 mod outofcore;

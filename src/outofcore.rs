@@ -1,5 +1,5 @@
 //! `linreg train` on tables that do not fit in memory, or through a query engine: one pass of
-//! mergeable moments (`linreg-stream`, or a DataFusion aggregate), then the exact
+//! mergeable moments (`linreg-stream`, or the DataFusion aggregate, on one machine or on Ballista), then the exact
 //! solution or full-batch MSE gradient descent from them, or mini-batches streamed from disk.
 
 use std::time::Instant;
@@ -11,10 +11,7 @@ use linreg_data::{Dataset, Matrix, Split, Standardizer};
 use linreg_io::{Format, IoError, ScanOptions, Selected, Selection, Source};
 use linreg_model::{LinearParams, LrModelConfig};
 use linreg_solve::{Inference, Moments, Solution};
-use linreg_store::{
-    ExactReport, Files, InferenceJson, MetricsJson, MetricsPair, ModelInfo, Pair, ParamsJson, Rows,
-    Summary,
-};
+use linreg_store::{ExactReport, Pair, ParamsJson, Rows};
 use linreg_stream::{
     moments_pass, scores, standardize, standardizer, train_on_moments, train_streamed, MomentsPass,
     Part, RowSplit, Rows as Which, StreamPlan,
@@ -23,7 +20,8 @@ use linreg_train::{LossKind, Trained};
 
 use crate::backend::Placement;
 use crate::cli::{EngineArg, LossArg, SolverArg, TrainArgs};
-use crate::report::{metrics_table, Console};
+use crate::finish::{Finished, FitStatistics};
+use crate::report::Console;
 use crate::train::{config, initial_params, Prepared};
 
 /// An engine that reads the table without holding it.
@@ -358,31 +356,26 @@ pub fn run<B: linreg_train::FusedAutodiffBackend>(
             (trained, report)
         }
     };
-    console.line(&metrics_table(
-        &[
-            ("train", &trained.train_metrics),
-            ("test", &trained.test_metrics),
-        ],
-        &targets,
-    ));
-    if trained.train_metrics.mean.mae.is_nan() {
-        console.line("   (MAE needs the rows themselves: `linreg evaluate` streams them; the other scores come from the moments)");
-    }
-    if let (SolverArg::Gd, Some(report)) = (args.solver, &exact_report) {
-        for line in crate::exact::report_lines(report) {
-            console.line(&line);
-        }
-    }
-    if let Some(st) = &statistical {
-        for table in &st.tables {
-            for line in crate::exact::inference_lines(table) {
-                console.line(&line);
-            }
-        }
-        if let Some(w) = crate::exact::conditioning_warning(&st.solution.conditioning, &features) {
-            eprintln!("{w}");
-        }
-    }
+    let finished = Finished {
+        trained: &trained,
+        features: &features,
+        targets: &targets,
+        standardizer: standardizer.as_ref(),
+        polynomial: None,
+        rows: Rows {
+            train: n_train as usize,
+            test: n_test as usize,
+        },
+        init: crate::train::init_description(args.seed),
+        initial,
+        exact_report,
+        statistics: statistical.as_ref().map(|st| FitStatistics {
+            original: &st.original,
+            tables: &st.tables,
+            conditioning: &st.solution.conditioning,
+        }),
+    };
+    finished.print(args, &mut console);
 
     // Nothing is written until training succeeded.
     crate::artifacts::prepare_out_dir(&args.out)?;
@@ -398,87 +391,19 @@ pub fn run<B: linreg_train::FusedAutodiffBackend>(
         Some(data) => crate::train::draw_plots::<B>(&args.out, data, &trained, device)?,
         None => crate::report::loss_curves(&args.out, &trained.history)?,
     };
-    let exact_original = statistical.as_ref().map(|st| ParamsJson {
-        weight: st.original.0.clone(),
-        bias: if args.no_intercept {
-            Vec::new()
-        } else {
-            st.original.1.clone()
-        },
-    });
-    let info = ModelInfo {
-        features: features.clone(),
-        targets: targets.clone(),
-        loss: config.loss.name().into(),
-        standardizer: standardizer.clone(),
-        polynomial: None,
-        exact: exact_original.clone(),
-    };
-    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
-    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
-    let final_params = ParamsJson::from(trained.model.params_as::<f64>());
-    let summary = Summary {
-        backend: placement.backend.into(),
-        device: placement.device.clone(),
-        seed: Some(args.seed),
-        init: crate::train::init_description(args.seed),
-        features: features.clone(),
-        targets: targets.clone(),
-        rows: Rows {
-            train: n_train as usize,
-            test: n_test as usize,
-        },
-        standardized: standardizer.is_some(),
-        epochs: config.epochs,
-        epochs_run: trained.epochs_run,
-        best_epoch: trained.best_epoch,
-        lr: config.lr,
-        loss: config.loss.name().into(),
-        optimizer: config.optimizer.name().into(),
-        schedule: config.schedule.name().into(),
-        batch_size: config.batch_size,
-        solver: args.solver.name().into(),
-        initial,
-        original_units: exact_original
-            .clone()
-            .unwrap_or_else(|| final_params.in_original_units(standardizer.as_ref())),
-        final_params,
-        history: trained.history.clone(),
-        train_loss: trained.train_loss,
-        test_loss: trained.test_loss,
-        metrics: MetricsPair {
-            train: MetricsJson::new(&trained.train_metrics, &targets),
-            test: MetricsJson::new(&trained.test_metrics, &targets),
-        },
-        exact: exact_report,
-        inference: statistical.and_then(|st| InferenceJson::from_tables(st.tables)),
-        seconds: trained.seconds,
-        files: Files {
-            model: model_path.clone(),
-            model_meta: meta_path.clone(),
-            model_safetensors: saved.safetensors.clone(),
-            plots: plots.clone(),
-        },
-    };
-    let summary_path = linreg_store::save_summary(&summary, &args.out)?;
+    let saved = finished.save(args, &config, placement, plots)?;
     let report = match &sample {
-        Some(data) => {
-            crate::html::train(args, data, &trained.model, device, &summary, &summary_path)?
-        }
+        Some(data) => crate::html::train(
+            args,
+            data,
+            &trained.model,
+            device,
+            &saved.summary,
+            &saved.summary_path,
+        )?,
         None => None,
     };
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    }
-    console.line("   Files written:");
-    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
-        .into_iter()
-        .chain(&plots)
-        .chain(&report)
-    {
-        console.line(&format!("   {}", path.display()));
-    }
-    Ok(())
+    saved.print(args, report.as_ref(), &mut console)
 }
 
 fn train_with<B: AutodiffBackend>(

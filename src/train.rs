@@ -12,17 +12,15 @@ use linreg_train::{
     TrainConfig, TrainError, Trained,
 };
 
-use linreg_store::{
-    Files, InferenceJson, MetricsJson, MetricsPair, ModelInfo, ParamsJson, PolynomialJson, Rows,
-    StoreError, Summary,
-};
+use linreg_store::{ParamsJson, PolynomialJson, Rows, StoreError};
 
 use crate::artifacts;
 use crate::backend::Placement;
 use crate::checkpoints::{self, Checkpoints, Interrupt};
 use crate::cli::{LossArg, OptimizerArg, ScheduleArg, SolverArg, TrainArgs};
 use crate::exact::{self, Exact};
-use crate::report::{metrics_table, Console};
+use crate::finish::{Finished, FitStatistics};
+use crate::report::Console;
 use crate::tables::csv_options;
 
 /// The training configuration the arguments ask for.
@@ -512,110 +510,40 @@ pub fn run<B: FusedAutodiffBackend>(
             (trained, Some(report))
         }
     };
-    console.line(&metrics_table(
-        &[
-            ("train", &trained.train_metrics),
-            ("test", &trained.test_metrics),
-        ],
+    let finished = Finished {
+        trained: &trained,
+        features,
         targets,
-    ));
-
-    if let (SolverArg::Gd, Some(report)) = (args.solver, &exact_report) {
-        for line in exact::report_lines(report) {
-            console.line(&line);
-        }
-    }
-    if let Some(st) = &statistical {
-        for table in &st.tables {
-            for line in exact::inference_lines(table) {
-                console.line(&line);
-            }
-        }
-        if let Some(warning) = exact::conditioning_warning(&st.conditioning, features) {
-            eprintln!("{warning}");
-        }
-    }
-    let exact_original = statistical.as_ref().map(|st| ParamsJson {
-        weight: st.original.0.clone(),
-        bias: if args.no_intercept {
-            Vec::new()
-        } else {
-            st.original.1.clone()
-        },
-    });
-
-    // Nothing is written until training succeeded: a failed run keeps the last good model.
-    artifacts::prepare_out_dir(&args.out)?;
-    let plots = draw_plots::<B>(&args.out, &data, &trained, device)?;
-    let info = ModelInfo {
-        features: features.clone(),
-        targets: targets.clone(),
-        loss: config.loss.name().into(),
-        standardizer: data.standardizer.clone(),
+        standardizer: data.standardizer.as_ref(),
         polynomial: data.polynomial.clone(),
-        exact: exact_original.clone(),
-    };
-    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
-    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
-    let final_params = ParamsJson::from(trained.model.params_as::<f64>());
-    let summary = Summary {
-        backend: placement.backend.into(),
-        device: placement.device.clone(),
-        seed: Some(args.seed),
-        init,
-        features: features.clone(),
-        targets: targets.clone(),
         rows: Rows {
             train: split.train.len(),
             test: split.test.len(),
         },
-        standardized: data.standardizer.is_some(),
-        epochs: config.epochs,
-        epochs_run: trained.epochs_run,
-        best_epoch: trained.best_epoch,
-        lr: config.lr,
-        loss: config.loss.name().into(),
-        optimizer: config.optimizer.name().into(),
-        schedule: config.schedule.name().into(),
-        batch_size: config.batch_size,
-        solver: args.solver.name().into(),
+        init,
         initial,
-        // The exact f64 coefficients when solved exactly; else the model's, converted.
-        original_units: exact_original
-            .clone()
-            .unwrap_or_else(|| final_params.in_original_units(data.standardizer.as_ref())),
-        final_params,
-        history: trained.history.clone(),
-        train_loss: trained.train_loss,
-        test_loss: trained.test_loss,
-        metrics: MetricsPair {
-            train: MetricsJson::new(&trained.train_metrics, targets),
-            test: MetricsJson::new(&trained.test_metrics, targets),
-        },
-        exact: exact_report,
-        inference: statistical.and_then(|st| InferenceJson::from_tables(st.tables)),
-        seconds: trained.seconds,
-        files: Files {
-            model: model_path.clone(),
-            model_meta: meta_path.clone(),
-            model_safetensors: saved.safetensors.clone(),
-            plots: plots.clone(),
-        },
+        exact_report,
+        statistics: statistical.as_ref().map(|st| FitStatistics {
+            original: &st.original,
+            tables: &st.tables,
+            conditioning: &st.conditioning,
+        }),
     };
-    let summary_path = linreg_store::save_summary(&summary, &args.out)?;
-    let report = crate::html::train(args, &data, &trained.model, device, &summary, &summary_path)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    }
-    console.line("   Files written:");
-    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
-        .into_iter()
-        .chain(&plots)
-        .chain(&report)
-    {
-        console.line(&format!("   {}", path.display()));
-    }
-    Ok(())
+    finished.print(args, &mut console);
+
+    // Nothing is written until training succeeded: a failed run keeps the last good model.
+    artifacts::prepare_out_dir(&args.out)?;
+    let plots = draw_plots::<B>(&args.out, &data, &trained, device)?;
+    let saved = finished.save(args, &config, placement, plots)?;
+    let report = crate::html::train(
+        args,
+        &data,
+        &trained.model,
+        device,
+        &saved.summary,
+        &saved.summary_path,
+    )?;
+    saved.print(args, report.as_ref(), &mut console)
 }
 
 /// The loss curves, and the predictions: the tutorial's x–y figures for one feature,

@@ -44,11 +44,7 @@ use linreg_datafusion::{register, run, udafs, EngineError, EngineMoments, Moment
 /// The moments of `query`'s rows, computed on the Ballista scheduler at `cluster`
 /// (`df://HOST:PORT`), or on a scheduler and an executor inside this process when `None`.
 pub fn moments(query: &MomentsQuery, cluster: Option<&str>) -> Result<EngineMoments, EngineError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        // Ballista's planner recurses deeply; its own binaries use 32 MiB stacks.
-        .thread_stack_size(32 << 20)
-        .build()
+    let runtime = runtime()
         .map_err(|e| EngineError::Invalid(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
         let state = client_state();
@@ -59,6 +55,15 @@ pub fn moments(query: &MomentsQuery, cluster: Option<&str>) -> Result<EngineMome
         register(&ctx, query).await?;
         run(&ctx, query).await
     })
+}
+
+/// The async runtime the client and the two binaries run on: every core, with the 32 MiB
+/// thread stacks Ballista's own binaries use (its planner recurses deeply).
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(32 << 20)
+        .build()
 }
 
 /// A client session that knows the aggregate (it plans the query).

@@ -165,12 +165,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn wait_for_port(port: u16, server: &Server) {
+/// Waits up to 60 s for `ready`, failing with `what` and the server's log.
+fn wait_until(server: &Server, what: &str, ready: impl Fn() -> bool) {
     let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while !ready() {
         assert!(
             start.elapsed() < Duration::from_secs(60),
-            "nothing listens on port {port} after 60 s; log:\n{}",
+            "{what} after 60 s; log:\n{}",
             server.log()
         );
         std::thread::sleep(Duration::from_millis(50));
@@ -187,7 +188,8 @@ fn a_cluster_of_one_scheduler_and_two_executors_gives_the_same_moments() {
         &["--bind-host", "127.0.0.1", "--bind-port", &port],
         dir.join("scheduler.log"),
     );
-    wait_for_port(port.parse().unwrap(), &scheduler);
+    let listening = || TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).is_ok();
+    wait_until(&scheduler, "the scheduler does not listen", listening);
     let executors: Vec<Server> = (0..2)
         .map(|i| {
             let work = dir.join(format!("work{i}"));
@@ -222,7 +224,8 @@ fn a_cluster_of_one_scheduler_and_two_executors_gives_the_same_moments() {
         })
         .collect();
     for e in &executors {
-        wait_log(e, "Executor registration succeed");
+        let registered = || e.log().contains("Executor registration succeed");
+        wait_until(e, "the executor has not registered", registered);
     }
     let url = format!("df://127.0.0.1:{port}");
     let q = query(&dir, None);
@@ -243,18 +246,6 @@ fn a_cluster_of_one_scheduler_and_two_executors_gives_the_same_moments() {
     drop(executors);
     drop(scheduler);
     std::fs::remove_dir_all(dir).unwrap();
-}
-
-fn wait_log(server: &Server, needle: &str) {
-    let start = Instant::now();
-    while !server.log().contains(needle) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "'{needle}' not logged after 60 s:\n{}",
-            server.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

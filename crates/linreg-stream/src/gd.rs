@@ -9,7 +9,9 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use linreg_model::LrModel;
 use linreg_solve::Moments;
-use linreg_train::{LogEntry, LossKind, Metrics, Progress, TrainConfig, TrainError, Trained};
+use linreg_train::{
+    EarlyStopping, LogEntry, LossKind, Metrics, Progress, TrainConfig, TrainError, Trained,
+};
 
 use crate::optim::Optim;
 use crate::{scores, StreamError};
@@ -56,7 +58,7 @@ pub(crate) fn drive<B: AutodiffBackend>(
         })
     };
     let mut history = Vec::new();
-    let mut best: Option<(f64, usize, LrModel<B::InnerBackend>)> = None;
+    let mut stopping = EarlyStopping::new(config.patience);
     let mut epochs_run = 0;
     let start = Instant::now();
     for epoch in 0..config.epochs {
@@ -68,7 +70,7 @@ pub(crate) fn drive<B: AutodiffBackend>(
             return Err(diverged("train", train_loss, epoch));
         }
         let logging = epoch % config.log_every == 0;
-        if logging || config.patience.is_some() {
+        if logging || stopping.active() {
             let valid = model.valid();
             let test_loss = runner.test_loss(&valid)?;
             if test_loss.is_infinite() {
@@ -87,27 +89,14 @@ pub(crate) fn drive<B: AutodiffBackend>(
                 progress.on_log(&entry);
                 history.push(entry);
             }
-            if let Some(patience) = config.patience {
-                match &best {
-                    // NaN never improves.
-                    Some((loss, at, _))
-                        if test_loss.partial_cmp(loss) != Some(std::cmp::Ordering::Less) =>
-                    {
-                        if epoch - at >= patience {
-                            progress.on_epoch(epoch, config.epochs);
-                            break;
-                        }
-                    }
-                    _ => best = Some((test_loss, epoch, valid)),
-                }
+            if stopping.observe(epoch, test_loss, valid) {
+                progress.on_epoch(epoch, config.epochs);
+                break;
             }
         }
         progress.on_epoch(epoch, config.epochs);
     }
-    let (model, best_epoch) = match best {
-        Some((_, at, kept)) => (kept, Some(at)),
-        None => (model.valid(), None),
-    };
+    let (model, best_epoch) = stopping.finish(|| model.valid());
     let (train_loss, test_loss, train_metrics, test_metrics) = runner.last(&model)?;
     if !train_loss.is_finite() {
         return Err(diverged("train", train_loss, epochs_run.saturating_sub(1)));

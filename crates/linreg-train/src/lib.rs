@@ -58,8 +58,8 @@ pub use linreg_fused::FusedAutodiffBackend;
 pub use metrics::{sum_of_squares, Metrics, Scores};
 pub use optim::{TorchSgd, TorchSgdState};
 pub use trainer::{
-    train, train_checkpointed, train_on_device, train_on_device_checkpointed, LogEntry, Progress,
-    Trained, Trainer,
+    train, train_checkpointed, train_on_device, train_on_device_checkpointed, EarlyStopping,
+    LogEntry, Progress, Trained, Trainer,
 };
 
 /// Why training stopped without a model.

@@ -84,6 +84,67 @@ pub struct Trained<B: AutodiffBackend> {
     pub seconds: f64,
 }
 
+/// Early stopping on the test loss (`TrainConfig::patience`): keeps the best model seen and
+/// says when `patience` epochs have passed without improvement. Every training loop (in
+/// memory here, streamed or from moments in `linreg-stream`) decides the same way.
+#[derive(Debug)]
+pub struct EarlyStopping<M> {
+    patience: Option<usize>,
+    best: Option<(f64, usize, M)>,
+}
+
+impl<M> EarlyStopping<M> {
+    /// With `patience: None` it never stops and keeps nothing.
+    pub fn new(patience: Option<usize>) -> Self {
+        Self {
+            patience,
+            best: None,
+        }
+    }
+
+    /// Whether the loop must compute the test loss every epoch.
+    pub fn active(&self) -> bool {
+        self.patience.is_some()
+    }
+
+    /// Records `epoch`'s test loss and model. Returns `true` when the run should stop:
+    /// `patience` epochs after the best one without a lower loss (a NaN loss never improves).
+    pub fn observe(&mut self, epoch: usize, test_loss: f64, model: M) -> bool {
+        let Some(patience) = self.patience else {
+            return false;
+        };
+        match &self.best {
+            Some((loss, at, _))
+                if test_loss.partial_cmp(loss) != Some(std::cmp::Ordering::Less) =>
+            {
+                epoch - at >= patience
+            }
+            _ => {
+                self.best = Some((test_loss, epoch, model));
+                false
+            }
+        }
+    }
+
+    /// The best epoch so far: its test loss, its number and its model.
+    pub fn best(&self) -> Option<&(f64, usize, M)> {
+        self.best.as_ref()
+    }
+
+    /// Continues from a checkpoint's best epoch.
+    pub fn resume(&mut self, best: Option<(f64, usize, M)>) {
+        self.best = best;
+    }
+
+    /// The model to return and, if early stopping kept one, its epoch; `last` otherwise.
+    pub fn finish(self, last: impl FnOnce() -> M) -> (M, Option<usize>) {
+        match self.best {
+            Some((_, at, kept)) => (kept, Some(at)),
+            None => (last(), None),
+        }
+    }
+}
+
 /// Burn's optimizers have different types; this picks one at run time.
 enum Optim<B: FusedAutodiffBackend> {
     Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, LrModel<B>, B>),
@@ -489,7 +550,7 @@ pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
         }
     };
     let mut history = Vec::with_capacity(config.epochs / config.log_every + 1);
-    let mut best: Option<(f64, usize, LrModel<B::InnerBackend>)> = None;
+    let mut stopping = EarlyStopping::new(config.patience);
     let mut epochs_run = 0;
     let mut seconds_before = 0.0;
     let mut first_epoch = 0;
@@ -497,9 +558,11 @@ pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
         // Record loading keeps the recorded parameter ids, which the optimizer's state uses.
         model = model.load_record(state.model);
         trainer.restore(state.epochs_done, state.optimizer)?;
-        best = state
-            .best
-            .map(|b| (b.test_loss, b.epoch, model.valid().load_record(b.model)));
+        stopping.resume(
+            state
+                .best
+                .map(|b| (b.test_loss, b.epoch, model.valid().load_record(b.model))),
+        );
         history = state.history;
         epochs_run = state.epochs_done;
         first_epoch = state.epochs_done;
@@ -512,7 +575,7 @@ pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
         model = next;
         epochs_run = epoch + 1;
         let logging = epoch % config.log_every == 0;
-        if logging || config.patience.is_some() {
+        if logging || stopping.active() {
             let valid = model.valid();
             let (test_loss, test_scores) = if logging {
                 let (l, s) = trainer.evaluate(&valid, &trainer.test);
@@ -534,16 +597,9 @@ pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
                 progress.on_log(&entry);
                 history.push(entry);
             }
-            if let Some(patience) = config.patience {
-                match &best {
-                    Some((loss, at, _)) if test_loss >= *loss => {
-                        if epoch - at >= patience {
-                            progress.on_epoch(epoch, config.epochs);
-                            break;
-                        }
-                    }
-                    _ => best = Some((test_loss, epoch, valid)),
-                }
+            if stopping.observe(epoch, test_loss, valid) {
+                progress.on_epoch(epoch, config.epochs);
+                break;
             }
         }
         progress.on_epoch(epoch, config.epochs);
@@ -553,7 +609,7 @@ pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
                 epochs_done: epoch + 1,
                 model: model.clone().into_record(),
                 optimizer: trainer.optimizer_record(),
-                best: best.as_ref().map(|(test_loss, epoch, m)| BestModel {
+                best: stopping.best().map(|(test_loss, epoch, m)| BestModel {
                     test_loss: *test_loss,
                     epoch: *epoch,
                     model: m.clone().into_record(),
@@ -570,10 +626,7 @@ pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
             }
         }
     }
-    let (model, best_epoch) = match best {
-        Some((_, at, kept)) => (kept, Some(at)),
-        None => (model.valid(), None),
-    };
+    let (model, best_epoch) = stopping.finish(|| model.valid());
     let last = epochs_run.saturating_sub(1);
     let (train_loss, train_metrics) = trainer.evaluate(&model, &trainer.train);
     let (test_loss, test_metrics) = trainer.evaluate(&model, &trainer.test);
@@ -756,6 +809,22 @@ mod tests {
                 assert!((got - want).abs() < 0.02, "{schedule:?}: {got} vs {want}");
             }
         }
+    }
+
+    #[test]
+    fn early_stopping_waits_patience_epochs_and_nan_never_improves() {
+        let mut s = EarlyStopping::new(Some(2));
+        assert!(s.active());
+        assert!(!s.observe(0, 1.0, "a"));
+        assert!(!s.observe(1, 0.5, "b"));
+        assert!(!s.observe(2, f64::NAN, "c"));
+        // Not lower than epoch 1's, two epochs after it: stop.
+        assert!(s.observe(3, 0.5, "d"));
+        assert_eq!(s.best().map(|b| b.1), Some(1));
+        assert_eq!(s.finish(|| "last"), ("b", Some(1)));
+        let mut off = EarlyStopping::new(None);
+        assert!(!off.active() && !off.observe(0, 1.0, "a"));
+        assert_eq!(off.finish(|| "last"), ("last", None));
     }
 
     #[test]

@@ -14,12 +14,7 @@ fn main() -> ballista_core::error::Result<()> {
     let mut config: ExecutorProcessConfig = opt.try_into()?;
     config.override_function_registry = Some(Arc::new(linreg_ballista::executor_registry()));
     linreg_ballista::init_logging(&config.special_mod_log_level, config.print_thread_info);
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        // Ballista's own binaries run on 32 MiB stacks: its planner recurses deeply.
-        .thread_stack_size(32 << 20)
-        .build()?
-        .block_on(async {
+    linreg_ballista::runtime()?.block_on(async {
             eprintln!(
                 "linreg-executor: flight port {}, grpc port {}, scheduler {}:{} (aggregates {} and {} registered)",
                 config.port,

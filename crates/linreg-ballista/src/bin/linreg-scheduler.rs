@@ -22,18 +22,13 @@ fn main() -> ballista_core::error::Result<()> {
         })?;
     let config: SchedulerConfig = opt.try_into()?;
     let config = config.with_override_session_builder(Arc::new(linreg_ballista::scheduler_session));
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        // Ballista's own binaries run on 32 MiB stacks: its planner recurses deeply.
-        .thread_stack_size(32 << 20)
-        .build()?
-        .block_on(async {
-            eprintln!(
-                "linreg-scheduler: listening on {addr} (aggregates {} and {} registered)",
-                linreg_datafusion::MOMENTS,
-                linreg_datafusion::MOMENTS_WEIGHTED,
-            );
-            let cluster = BallistaCluster::new_from_config(&config).await?;
-            start_server(cluster, addr, Arc::new(config)).await
-        })
+    linreg_ballista::runtime()?.block_on(async {
+        eprintln!(
+            "linreg-scheduler: listening on {addr} (aggregates {} and {} registered)",
+            linreg_datafusion::MOMENTS,
+            linreg_datafusion::MOMENTS_WEIGHTED,
+        );
+        let cluster = BallistaCluster::new_from_config(&config).await?;
+        start_server(cluster, addr, Arc::new(config)).await
+    })
 }
