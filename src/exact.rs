@@ -87,27 +87,7 @@ pub fn solve(
         LossKind::Huber { delta } => (huber(x, y, delta, Irls::default())?, "Huber (IRLS)"),
     };
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(rd) = &fit.rank_deficiency {
-        let names = |cols: &[usize]| {
-            cols.iter()
-                .map(|&j| format!("'{}'", features[j]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if !rd.constant.is_empty() {
-            eprintln!(
-                "warning: column(s) {} are constant in the training rows; their exact coefficient is set to 0",
-                names(&rd.constant)
-            );
-        }
-        for group in &rd.collinear {
-            eprintln!(
-                "warning: columns {} are collinear; the exact solution is the minimum-norm one (in standardized \
-                 units); drop one of them for unique coefficients",
-                names(group)
-            );
-        }
-    }
+    warn_rank(&fit, features, false);
     Ok(Exact {
         fit,
         method,
@@ -294,7 +274,7 @@ pub fn least_squares_statistical(data: &Prepared, args: &TrainArgs) -> Result<St
     let solution = ls.fit(x, y)?;
     let seconds = start.elapsed().as_secs_f64();
     let features = &data.features;
-    warn_rank(&solution.fit, features);
+    warn_rank(&solution.fit, features, true);
     let kind = args.robust.map(|r| match r {
         RobustArg::Hc0 => CovarianceKind::Hc0,
         RobustArg::Hc1 => CovarianceKind::Hc1,
@@ -361,29 +341,36 @@ pub fn least_squares_statistical(data: &Prepared, args: &TrainArgs) -> Result<St
     })
 }
 
-fn warn_rank(fit: &Fit, features: &[String]) {
-    if let Some(rd) = &fit.rank_deficiency {
-        let names = |cols: &[usize]| {
-            cols.iter()
-                .map(|&j| format!("'{}'", features[j]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if !rd.constant.is_empty() {
-            eprintln!(
-                "warning: column(s) {} are constant in the training rows; their exact coefficient is set to 0 \
-                 and no inference table is given",
-                names(&rd.constant)
-            );
-        }
-        for group in &rd.collinear {
-            eprintln!(
-                "warning: columns {} are collinear to working precision (the data, as f64, do not determine \
-                 their coefficients); the exact solution is the minimum-norm one (in standardized units) and no \
-                 inference table is given; drop one of them for unique coefficients",
-                names(group)
-            );
-        }
+/// Warns (stderr) of constant and collinear columns, named, when the solver found the design
+/// rank-deficient; `inference`: whether an inference table would have been given otherwise.
+pub fn warn_rank(fit: &Fit, features: &[String], inference: bool) {
+    let Some(rd) = &fit.rank_deficiency else {
+        return;
+    };
+    let names = |cols: &[usize]| {
+        cols.iter()
+            .map(|&j| format!("'{}'", features[j]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let no_table = if inference {
+        " and no inference table is given"
+    } else {
+        ""
+    };
+    if !rd.constant.is_empty() {
+        eprintln!(
+            "warning: column(s) {} are constant in the training rows; their exact coefficient is set to 0{no_table}",
+            names(&rd.constant)
+        );
+    }
+    for group in &rd.collinear {
+        eprintln!(
+            "warning: columns {} are collinear to working precision (the data, as f64, do not determine \
+             their coefficients); the exact solution is the minimum-norm one (in standardized units){no_table}; \
+             drop one of them for unique coefficients",
+            names(group)
+        );
     }
 }
 

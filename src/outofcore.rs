@@ -649,27 +649,7 @@ fn exact(
         }
     };
     let seconds = start.elapsed().as_secs_f64();
-    if let Some(rd) = &solution.fit.rank_deficiency {
-        let names = |cols: &[usize]| {
-            cols.iter()
-                .map(|&j| format!("'{}'", features[j]))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if !rd.constant.is_empty() {
-            eprintln!(
-                "warning: column(s) {} are constant in the training rows; their exact coefficient is set to 0 and no inference table is given",
-                names(&rd.constant)
-            );
-        }
-        for group in &rd.collinear {
-            eprintln!(
-                "warning: columns {} are collinear (the normal equations cannot separate them); the exact solution is the \
-                 minimum-norm one (in standardized units) and no inference table is given; drop one of them",
-                names(group)
-            );
-        }
-    }
+    crate::exact::warn_rank(&solution.fit, features, true);
     let tables: Vec<Inference> = if ridge_standardized {
         Vec::new()
     } else {

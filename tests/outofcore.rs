@@ -38,6 +38,21 @@ fn tables(dir: &Path, rows: usize, features: usize) {
     }
 }
 
+/// [`tables`] of 5,000 rows and 4 features, and a directory `parts/` holding a copy of
+/// `t.parquet` under each name (`NAME.parquet`): for the query engines.
+#[cfg(feature = "datafusion")]
+fn tables_and_parts(dir: &Path, names: &[&str]) {
+    tables(dir, 5000, 4);
+    std::fs::create_dir(dir.join("parts")).unwrap();
+    for name in names {
+        std::fs::copy(
+            dir.join("t.parquet"),
+            dir.join(format!("parts/{name}.parquet")),
+        )
+        .unwrap();
+    }
+}
+
 /// The coefficients on the original columns, weights then bias, from a run's summary.
 fn coefficients(summary: &Value) -> Vec<f64> {
     let o = &summary["original_units"];
@@ -578,9 +593,7 @@ fn what_cannot_be_read_is_named() {
 #[test]
 fn datafusion_gives_the_in_memory_coefficients() {
     let dir = temp_dir("ooc-df");
-    tables(&dir, 5000, 4);
-    std::fs::create_dir(dir.join("parts")).unwrap();
-    std::fs::copy(dir.join("t.parquet"), dir.join("parts/a.parquet")).unwrap();
+    tables_and_parts(&dir, &["a"]);
     let memory = train(
         &dir,
         "mem",
@@ -668,10 +681,7 @@ fn datafusion_gives_the_in_memory_coefficients() {
 #[test]
 fn ballista_gives_the_coefficients_of_every_other_engine() {
     let dir = temp_dir("ooc-ballista");
-    tables(&dir, 5000, 4);
-    std::fs::create_dir(dir.join("parts")).unwrap();
-    std::fs::copy(dir.join("t.parquet"), dir.join("parts/a.parquet")).unwrap();
-    std::fs::copy(dir.join("t.parquet"), dir.join("parts/b.parquet")).unwrap();
+    tables_and_parts(&dir, &["a", "b"]);
     let exact = |out: &str, data: &str, engine: &str, extra: &[&str]| {
         let mut args = vec![
             "--data",
