@@ -4,15 +4,8 @@ use anyhow::{bail, Result};
 use linreg_train::FusedAutodiffBackend;
 
 use crate::cli::{BackendChoice, Cli, Command};
+use crate::device::Placement;
 use crate::{apply, generate, train, tutorial};
-
-/// What the run reports about where it trained.
-pub struct Placement {
-    /// `ndarray` or `wgpu`.
-    pub backend: &'static str,
-    /// The device in words (the GPU adapter's name on wgpu).
-    pub device: String,
-}
 
 /// Runs the command on the chosen (or default) backend.
 pub fn dispatch(cli: &Cli) -> Result<()> {
@@ -45,7 +38,7 @@ pub fn dispatch(cli: &Cli) -> Result<()> {
         #[cfg(feature = "wgpu")]
         BackendChoice::Wgpu => {
             use burn::backend::{Autodiff, Wgpu};
-            let (device, name) = wgpu_device()?;
+            let (device, name) = crate::device::wgpu_device()?;
             let placement = Placement {
                 backend: choice.name(),
                 device: name,
@@ -90,33 +83,7 @@ fn run<B: FusedAutodiffBackend>(
         None => tutorial::run::<B>(&cli.tutorial, device, placement),
         Some(Command::Train(args)) => train::run::<B>(args, device, placement),
         Some(Command::Evaluate(args)) => apply::evaluate::<B::InnerBackend>(args, device),
-        Some(Command::Predict(args)) => apply::predict_cmd::<B::InnerBackend>(args, device),
+        Some(Command::Predict(args)) => apply::predict::<B::InnerBackend>(args, device),
         Some(Command::Generate(args)) => generate::run(args),
-    }
-}
-
-/// Opens the default GPU adapter, turning wgpu's panic when there is none into an error.
-#[cfg(feature = "wgpu")]
-fn wgpu_device() -> Result<(burn::backend::wgpu::WgpuDevice, String)> {
-    use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup, RuntimeOptions, WgpuDevice};
-
-    let device = WgpuDevice::default();
-    // wgpu reports a missing adapter by panicking; keep its trace off the user's terminal.
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
-    let setup = std::panic::catch_unwind(|| {
-        init_setup::<AutoGraphicsApi>(&device, RuntimeOptions::default())
-    });
-    std::panic::set_hook(hook);
-    match setup {
-        Ok(setup) => {
-            let info = setup.adapter.get_info();
-            Ok((device, format!("{} ({:?})", info.name, info.backend)))
-        }
-        Err(_) => bail!(
-            "no GPU adapter found for the wgpu backend; install a Vulkan driver \
-             (on Debian/Ubuntu: `apt-get install mesa-vulkan-drivers libvulkan1`) \
-             or run on the CPU with `--backend ndarray` (build with `--features ndarray`)"
-        ),
     }
 }

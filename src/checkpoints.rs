@@ -1,18 +1,17 @@
-//! `linreg train --checkpoint-every N`, `--resume DIR` and Ctrl-C: when to save, what to
-//! check before resuming, and what to tell the user. The files are `linreg-store`'s.
+//! `linreg train --checkpoint-every N` and Ctrl-C: when to save, and what to tell the user.
+//! The files are `linreg-store`'s; resuming is `linreg-fit`'s.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
-use linreg_store::checkpoint::{self, CheckpointMeta, RunIdentity, RunRecord, CHECKPOINTS_DIR};
+use anyhow::Result;
+use linreg_fit::CheckpointSpec;
+use linreg_store::checkpoint::{self, RunRecord, CHECKPOINTS_DIR};
 use linreg_train::FusedAutodiffBackend;
 use linreg_train::{Checkpoint, Checkpointer, TrainConfig, TrainState};
 use signal_hook::consts::{SIGINT, SIGTERM};
-
-use crate::cli::TrainArgs;
 
 /// SIGINT and SIGTERM while this lives: the first asks training to stop after the current
 /// epoch (with a checkpoint); a second one ends the process at once.
@@ -151,47 +150,6 @@ fn resume_command(checkpoint: &Path) -> String {
     args.iter().map(quote).collect::<Vec<_>>().join(" ")
 }
 
-/// Checks the checkpoint options once, before any work.
-pub fn validate(args: &TrainArgs) -> Result<()> {
-    if args.checkpoint_every == Some(0) {
-        bail!("--checkpoint-every = 0 is invalid: expected a number of epochs ≥ 1");
-    }
-    if args.keep_checkpoints == 0 {
-        bail!("--keep-checkpoints = 0 is invalid: expected ≥ 1 (the newest checkpoints are kept)");
-    }
-    Ok(())
-}
-
-/// A resumed run's state and where it came from.
-pub struct Resumed<B: FusedAutodiffBackend> {
-    /// The state to continue from.
-    pub state: TrainState<B>,
-    /// Its description.
-    pub meta: CheckpointMeta,
-    /// Its directory.
-    pub dir: PathBuf,
-}
-
-/// Loads the checkpoint `--resume` names and checks that it belongs to this run.
-pub fn resume<B: FusedAutodiffBackend>(
-    path: &Path,
-    identity: &RunIdentity,
-    device: &B::Device,
-) -> Result<Resumed<B>> {
-    let dir = checkpoint::find_checkpoint(path)?;
-    let (state, meta) = checkpoint::load_checkpoint::<B>(&dir, device)?;
-    let differences = meta.run.identity.differences(identity);
-    if !differences.is_empty() {
-        bail!(
-            "--resume {}: that checkpoint belongs to another run: it has {}; resume with the data \
-             and options of the run that wrote it",
-            dir.display(),
-            differences.join("; ")
-        );
-    }
-    Ok(Resumed { state, meta, dir })
-}
-
 /// Saves checkpoints every `every` epochs and when a signal arrives.
 pub struct Checkpoints<'a> {
     every: Option<usize>,
@@ -207,15 +165,16 @@ pub struct Checkpoints<'a> {
 impl<'a> Checkpoints<'a> {
     /// Checkpoints of a run writing to `out`.
     pub fn new(
-        args: &TrainArgs,
+        spec: &CheckpointSpec,
+        out: &Path,
         config: &'a TrainConfig,
         run: &'a RunRecord,
         interrupt: &'a Interrupt,
     ) -> Self {
         Self {
-            every: args.checkpoint_every,
-            keep: args.keep_checkpoints,
-            root: args.out.join(CHECKPOINTS_DIR),
+            every: spec.every,
+            keep: spec.keep,
+            root: out.join(CHECKPOINTS_DIR),
             config,
             run,
             interrupt,

@@ -173,6 +173,27 @@ impl SolverArg {
     }
 }
 
+impl From<OptimizerArg> for linreg_train::OptimizerKind {
+    fn from(a: OptimizerArg) -> Self {
+        match a {
+            OptimizerArg::Sgd => Self::Sgd,
+            OptimizerArg::Adam => Self::Adam,
+            OptimizerArg::Adamw => Self::AdamW,
+        }
+    }
+}
+
+impl From<RobustArg> for linreg_solve::CovarianceKind {
+    fn from(a: RobustArg) -> Self {
+        match a {
+            RobustArg::Hc0 => Self::Hc0,
+            RobustArg::Hc1 => Self::Hc1,
+            RobustArg::Hc2 => Self::Hc2,
+            RobustArg::Hc3 => Self::Hc3,
+        }
+    }
+}
+
 /// The model's float type, as the CLI names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum PrecisionArg {

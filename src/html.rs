@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use burn::prelude::Backend;
-use linreg_data::{Matrix, Real, Split, Standardizer, Table};
+use linreg_data::{Matrix, Split, Standardizer};
+use linreg_fit::{FitSpec, Prepared};
 use linreg_model::LrModel;
 use linreg_report::{
     Coefficients, ExactGap, FitSet, GapRow, LossHistory, MetricsRow, Points, Report, Role,
@@ -16,8 +17,7 @@ use linreg_train::{predict, Metrics};
 use serde::Serialize;
 
 use crate::artifacts;
-use crate::cli::{EvaluateArgs, TrainArgs, TutorialArgs};
-use crate::train::Prepared;
+use crate::cli::{EvaluateArgs, TutorialArgs};
 
 /// The report's file name in `--out`.
 pub const REPORT_FILE: &str = "report.html";
@@ -287,7 +287,7 @@ fn from_summary(summary: &Summary, standardizer: Option<&Standardizer>) -> Repor
     if summary.solver == "gd" && summary.exact.is_none() {
         notes.push(format!(
             "The exact optimum was not computed (tables over {} cells need --compare-exact).",
-            crate::exact::AUTO_CELLS
+            linreg_fit::AUTO_CELLS
         ));
     }
     let mut metrics = metrics_rows("train", &summary.metrics.train);
@@ -419,19 +419,17 @@ fn fits(
         .collect()
 }
 
-/// `report.html` for `linreg train`; `None` with `--no-report`.
+/// `report.html` for `linreg train`, in `out`.
 pub fn train<B: Backend>(
-    args: &TrainArgs,
+    spec: &FitSpec,
+    out: &Path,
     data: &Prepared,
     model: &LrModel<B>,
     device: &B::Device,
     summary: &Summary,
     summary_path: &Path,
-) -> Result<Option<PathBuf>> {
-    if args.report.no_report {
-        return Ok(None);
-    }
-    let path = args.out.join(REPORT_FILE);
+) -> Result<PathBuf> {
+    let path = out.join(REPORT_FILE);
     let split = &data.split;
     let train_pred = predict(model, &split.train.x, device);
     let test_pred = predict(model, &split.test.x, device);
@@ -465,7 +463,7 @@ pub fn train<B: Backend>(
     let mut report = Report {
         title: format!(
             "linreg train: {} → {}",
-            file_name(&args.table.data),
+            file_name(&spec.table.data),
             data.targets.join(", ")
         ),
         description: format!(
@@ -496,22 +494,19 @@ pub fn train<B: Backend>(
         ..from_summary(summary, standardizer)
     };
     report.notes.extend(few_targets_note(&data.targets));
-    write(&report, &path).map(Some)
+    write(&report, &path)
 }
 
-/// `report.html` for `linreg evaluate`, in `--out`; `None` with `--no-report`.
-pub fn evaluate<B: Backend, T: Real>(
+/// `report.html` for `linreg evaluate`, in `--out`: `rows` holds the targets as read and
+/// the predictions.
+pub fn evaluate<B: Backend>(
     args: &EvaluateArgs,
     model: &LrModel<B>,
     meta: &ModelMeta,
-    table: &Table<T>,
-    predicted: &Matrix,
+    (actual, predicted): &(Matrix, Matrix),
     metrics: &Metrics,
     loss: Option<f64>,
-) -> Result<Option<PathBuf>> {
-    if args.report.no_report {
-        return Ok(None);
-    }
+) -> Result<PathBuf> {
     let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
@@ -526,9 +521,9 @@ pub fn evaluate<B: Backend, T: Real>(
     artifacts::prepare_out_dir(&args.out)?;
     let path = args.out.join(REPORT_FILE);
     let data = file_name(&args.table.data);
-    let metrics_json = MetricsJson::new(metrics, &table.targets);
+    let metrics_json = MetricsJson::new(metrics, &meta.targets);
     let mut headline = vec![
-        ("rows".to_string(), table.data.len().to_string()),
+        ("rows".to_string(), actual.rows().to_string()),
         ("R²".to_string(), format!("{:.5}", metrics.mean.r2)),
         ("RMSE".to_string(), format!("{:.6}", metrics.mean.rmse)),
     ];
@@ -546,12 +541,12 @@ pub fn evaluate<B: Backend, T: Real>(
             "The model in {} scored on {} ({} rows).",
             args.model.display(),
             args.table.data.display(),
-            table.data.len()
+            actual.rows()
         ),
         headline,
         fits: fits(
-            &table.targets,
-            &[(Role::Evaluated, &table.data.y.cast(), predicted)],
+            &meta.targets,
+            &[(Role::Evaluated, actual, predicted)],
         ),
         coefficients: Some(coefficients(
             &params.in_original_units(standardizer.as_ref()),
@@ -566,7 +561,7 @@ pub fn evaluate<B: Backend, T: Real>(
             ("command".into(), command_line()),
             ("model".into(), args.model.display().to_string()),
             ("data".into(), args.table.data.display().to_string()),
-            ("rows".into(), table.data.len().to_string()),
+            ("rows".into(), actual.rows().to_string()),
             ("features".into(), list(&meta.features)),
             ("targets".into(), list(&meta.targets)),
             (
@@ -578,14 +573,14 @@ pub fn evaluate<B: Backend, T: Real>(
                 meta.standardization.is_some().to_string(),
             ),
         ],
-        notes: few_targets_note(&table.targets).into_iter().collect(),
+        notes: few_targets_note(&meta.targets).into_iter().collect(),
         files: vec![path.clone()],
         ..Report::default()
     };
     report
         .write(&path)
         .with_context(|| "could not write the evaluation report".to_string())?;
-    Ok(Some(path))
+    Ok(path)
 }
 
 #[cfg(test)]

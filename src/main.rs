@@ -1,23 +1,23 @@
 //! `linreg`: fit, inspect, save and reuse linear models on Burn.
 //!
 //! With no arguments it runs the PyTorch "Linear Models" tutorial end to end; subcommands
-//! train, evaluate and apply models on CSV tables. This file only parses arguments, picks the
-//! backend and turns errors into one message and a non-zero exit; the work lives in the
-//! `linreg-*` crates and in one module per command.
+//! train, evaluate and apply models on CSV and Parquet tables. This file only parses arguments,
+//! picks the backend and turns errors into one message and a non-zero exit; `spec` checks the
+//! arguments into `linreg-fit`'s specs, the work lives in the `linreg-*` crates, and the other
+//! modules are messages and files, one per command.
 
 mod apply;
 mod artifacts;
 mod backend;
 mod checkpoints;
 mod cli;
-mod exact;
-mod finish;
+mod console;
+mod device;
 mod generate;
 mod html;
-mod outofcore;
-mod report;
-mod sources;
-mod tables;
+mod messages;
+mod plots;
+mod spec;
 mod train;
 mod tutorial;
 

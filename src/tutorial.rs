@@ -1,19 +1,18 @@
 //! The no-argument run: the PyTorch "Linear Models" tutorial, section by section.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::Result;
 use burn::prelude::*;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
-use linreg_train::{predict, train, FusedAutodiffBackend, LogEntry, LossKind, TrainConfig};
+use linreg_store::{
+    ExactReport, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, SavedModel, Summary,
+};
+use linreg_train::{predict, train, FusedAutodiffBackend, LogEntry, LossKind, TrainConfig, Trained};
 
-use linreg_store::{Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, Summary};
-
-use crate::artifacts;
-use crate::backend::Placement;
 use crate::cli::{SolverArg, TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
-use crate::exact;
+use crate::console::Console;
+use crate::device::Placement;
+use crate::{artifacts, messages, plots};
 
 /// Runs the tutorial on backend `B` and writes its files to `args.out`.
 pub fn run<B: FusedAutodiffBackend>(
@@ -29,12 +28,12 @@ pub fn run<B: FusedAutodiffBackend>(
         .with_loss(LossKind::L1)
         .with_train_step(args.train_step.into());
     config.validate()?;
-    let spec = LineSpec {
+    let line = LineSpec {
         weight: args.weight,
         bias: args.bias,
         step: args.step,
     };
-    let data = spec.generate()?;
+    let data = line.generate()?;
     let n = data.len();
     let split = Split::ordered(data, args.train_fraction)?;
     for (name, v) in [
@@ -47,7 +46,6 @@ pub fn run<B: FusedAutodiffBackend>(
     }
     // A start file is read (and checked) before anything is printed.
     let (model, init) = initial_model::<B>(args, device)?;
-
     println!(
         "linreg: the PyTorch \"Linear Models\" tutorial on Burn (backend {}, device {})",
         placement.backend, placement.device
@@ -55,7 +53,7 @@ pub fn run<B: FusedAutodiffBackend>(
     println!("\n1. Getting the data");
     println!(
         "   y = {}·x + {} for x = arange(0, 1, {}): {n} points",
-        spec.weight, spec.bias, spec.step
+        line.weight, line.bias, line.step
     );
     println!("\n2. Training and test data");
     println!(
@@ -64,40 +62,63 @@ pub fn run<B: FusedAutodiffBackend>(
         split.test.len(),
         args.train_fraction * 100.0
     );
-
     let initial = model.params();
     println!("   Initial parameters ({init}):");
     println!("   {}", state_dict(&initial));
+    let (trained, report) = fit::<B>(args, &config, &split, model, device)?;
+    print_result(args, &line, &trained, report.as_ref());
+    let run = Finished {
+        args,
+        config: &config,
+        split: &split,
+        placement,
+        init,
+        initial: initial.into(),
+        report,
+    };
+    run.write(trained, device)
+}
 
-    let names = |n: &str| vec![n.to_string()];
-    let (trained, report) = match args.solver {
+/// Section 3: gradient descent as the tutorial does it, or the exact L1 optimum.
+fn fit<B: FusedAutodiffBackend>(
+    args: &TutorialArgs,
+    config: &TrainConfig,
+    split: &Split,
+    model: LrModel<B>,
+    device: &B::Device,
+) -> Result<(Trained<B>, Option<ExactReport>)> {
+    let names = ["x".to_string()];
+    let mut warnings = Console::new(false);
+    match args.solver {
         SolverArg::Gd => {
             println!(
                 "\n3. Training the model: L1 loss, SGD (lr {}), {} full-batch epochs",
                 config.lr, config.epochs
             );
-            let trained = train(model, &split, &config, device, &mut |e: &LogEntry| {
-                println!("{}", crate::report::epoch_line(e));
+            let trained = train(model, split, config, device, &mut |e: &LogEntry| {
+                println!("{}", crate::console::epoch_line(e));
             })?;
-            let report = exact::compare_if(
-                false,
-                &split,
-                config.loss,
-                &trained.model,
-                &names("x"),
-                device,
-            );
-            (trained, report)
+            let (loss, m) = (config.loss, &trained.model);
+            let report = linreg_fit::compare_if(false, split, loss, m, &names, device, &mut warnings);
+            Ok((trained, report))
         }
         SolverArg::Exact => {
             println!("\n3. Solving for the L1 optimum exactly (least absolute deviations)");
-            let solved = exact::solve(&split, config.loss, 0.0, &names("x"), true)?;
-            let trained = exact::trained_from_exact::<B>(&solved, &split, config.loss, device)?;
-            let report = exact::report(&split, config.loss, &trained.model, &solved, device)?;
-            (trained, Some(report))
+            let solved = linreg_fit::solve(split, config.loss, 0.0, &names, true, &mut warnings)?;
+            let trained = linreg_fit::trained_from_exact::<B>(&solved, split, config.loss, device)?;
+            let report = linreg_fit::report(split, config.loss, &trained.model, &solved, device)?;
+            Ok((trained, Some(report)))
         }
-    };
-    let final_params = trained.model.params();
+    }
+}
+
+/// The end of section 3: the final parameters and losses, and the gap to the optimum.
+fn print_result<B: FusedAutodiffBackend>(
+    args: &TutorialArgs,
+    line: &LineSpec,
+    trained: &Trained<B>,
+    report: Option<&ExactReport>,
+) {
     println!(
         "   {} in {:.1} ms. Final parameters (true line: weight {}, bias {}):",
         if args.solver == SolverArg::Gd {
@@ -106,54 +127,145 @@ pub fn run<B: FusedAutodiffBackend>(
             "Solved"
         },
         trained.seconds * 1e3,
-        spec.weight,
-        spec.bias
+        line.weight,
+        line.bias
     );
-    println!("   {}", state_dict(&final_params));
+    println!("   {}", state_dict(&trained.model.params()));
     println!(
         "   Final loss: train {}, test {}",
         trained.train_loss, trained.test_loss
     );
-    if let (SolverArg::Gd, Some(report)) = (args.solver, &report) {
-        for line in exact::report_lines(report) {
+    if let (SolverArg::Gd, Some(report)) = (args.solver, report) {
+        for line in messages::report_lines(report) {
             println!("{line}");
         }
     }
+}
 
-    // Nothing is written until training succeeded: a failed run keeps the last good model.
-    artifacts::prepare_out_dir(&args.out)?;
-    let inner_device = device.clone();
-    let predictions = predict(&trained.model, &split.test.x, &inner_device).into_values();
-    let plots = draw_plots(&args.out, &split, &predictions, &trained.history)?;
+/// A finished tutorial run, before its files are written.
+struct Finished<'a> {
+    args: &'a TutorialArgs,
+    config: &'a TrainConfig,
+    split: &'a Split,
+    placement: &'a Placement,
+    init: String,
+    initial: ParamsJson,
+    report: Option<ExactReport>,
+}
 
-    println!("\n4. Saving models");
-    let info = ModelInfo {
-        features: names("x"),
-        targets: names("y"),
-        loss: config.loss.name().into(),
-        standardizer: None,
-        polynomial: None,
-        exact: None,
-    };
-    let saved = linreg_store::save_model(&trained.model, &info, &args.out)?;
-    let (model_path, meta_path) = (saved.record.clone(), saved.meta.clone());
-    let (loaded, _) = linreg_store::load_model::<B::InnerBackend>(&args.out, &inner_device)?;
-    let reloaded = predict(&loaded, &split.test.x, &inner_device).into_values();
+impl Finished<'_> {
+    /// Sections 4 and 5: the model saved and loaded back, the summary, the figures and the
+    /// report. Nothing is written until training succeeded: a failed run keeps the last
+    /// good model.
+    fn write<B: FusedAutodiffBackend>(self, trained: Trained<B>, device: &B::Device) -> Result<()> {
+        let (args, split) = (self.args, self.split);
+        let out = &args.out;
+        artifacts::prepare_out_dir(out)?;
+        let predictions = predict(&trained.model, &self.split.test.x, device).into_values();
+        let plots = plots::tutorial(out, self.split, &predictions, &trained.history)?;
+        println!("\n4. Saving models");
+        let info = ModelInfo {
+            features: vec!["x".into()],
+            targets: vec!["y".into()],
+            loss: self.config.loss.name().into(),
+            standardizer: None,
+            polynomial: None,
+            exact: None,
+        };
+        let saved = linreg_store::save_model(&trained.model, &info, out)?;
+        reload_and_compare::<B>(&saved, out, self.split, &predictions, device)?;
+        let summary = self.summary(trained, &info, &saved, plots.clone());
+        let summary_path = linreg_store::save_summary(&summary, out)?;
+        let report = crate::html::tutorial(args, split, &predictions, &summary, &summary_path)?;
+        println!("\n5. Files written");
+        for path in [&saved.record, &saved.meta, &saved.safetensors, &summary_path]
+            .into_iter()
+            .chain(&plots)
+            .chain(&report)
+        {
+            println!("   {}", path.display());
+        }
+        Ok(())
+    }
+
+    fn summary<B: FusedAutodiffBackend>(
+        self,
+        trained: Trained<B>,
+        info: &ModelInfo,
+        saved: &SavedModel,
+        plots: Vec<std::path::PathBuf>,
+    ) -> Summary {
+        let (config, split) = (self.config, self.split);
+        let final_params = trained.model.params();
+        Summary {
+            backend: self.placement.backend.into(),
+            device: self.placement.device.clone(),
+            seed: self.args.seed,
+            init: self.init,
+            features: info.features.clone(),
+            targets: info.targets.clone(),
+            rows: Rows {
+                train: split.train.len(),
+                test: split.test.len(),
+            },
+            standardized: false,
+            epochs: config.epochs,
+            epochs_run: trained.epochs_run,
+            best_epoch: None,
+            lr: config.lr,
+            loss: config.loss.name().into(),
+            optimizer: config.optimizer.name().into(),
+            schedule: config.schedule.name().into(),
+            batch_size: None,
+            solver: self.args.solver.name().into(),
+            initial: self.initial,
+            original_units: ParamsJson::from(final_params.clone()),
+            final_params: final_params.into(),
+            history: trained.history,
+            train_loss: trained.train_loss,
+            test_loss: trained.test_loss,
+            metrics: MetricsPair {
+                train: MetricsJson::new(&trained.train_metrics, &info.targets),
+                test: MetricsJson::new(&trained.test_metrics, &info.targets),
+            },
+            exact: self.report,
+            inference: None,
+            seconds: trained.seconds,
+            files: Files {
+                model: saved.record.clone(),
+                model_meta: saved.meta.clone(),
+                model_safetensors: saved.safetensors.clone(),
+                plots,
+            },
+        }
+    }
+}
+
+/// Loads the saved model back, as Burn's record and as PyTorch's safetensors, and checks
+/// that both predict exactly what the trained model predicted.
+fn reload_and_compare<B: FusedAutodiffBackend>(
+    saved: &SavedModel,
+    out: &std::path::Path,
+    split: &Split,
+    predictions: &[f32],
+    device: &B::Device,
+) -> Result<()> {
+    let (loaded, _) = linreg_store::load_model::<B::InnerBackend>(out, device)?;
+    let reloaded = predict(&loaded, &split.test.x, device).into_values();
     anyhow::ensure!(
         reloaded == predictions,
         "the model loaded back from {} predicts differently from the trained one",
-        model_path.display()
+        saved.record.display()
     );
     println!(
         "   Saved to {}; loaded it into a fresh LrModel: its {} test predictions equal the trained model's.",
-        model_path.display(),
+        saved.record.display(),
         reloaded.len()
     );
     // The PyTorch copy, read back as PyTorch's keys and layout, must predict the same too.
-    let torch =
-        linreg_store::load_weights::<B::InnerBackend>(&saved.safetensors, None, &inner_device)?;
+    let torch = linreg_store::load_weights::<B::InnerBackend>(&saved.safetensors, None, device)?;
     anyhow::ensure!(
-        predict(&torch, &split.test.x, &inner_device).into_values() == predictions,
+        predict(&torch, &split.test.x, device).into_values() == predictions,
         "the model loaded back from {} predicts differently from the trained one",
         saved.safetensors.display()
     );
@@ -162,59 +274,6 @@ pub fn run<B: FusedAutodiffBackend>(
         saved.safetensors.display(),
         saved.safetensors.display()
     );
-
-    let summary = Summary {
-        backend: placement.backend.into(),
-        device: placement.device.clone(),
-        seed: args.seed,
-        init: init.clone(),
-        features: info.features.clone(),
-        targets: info.targets.clone(),
-        rows: Rows {
-            train: split.train.len(),
-            test: split.test.len(),
-        },
-        standardized: false,
-        epochs: config.epochs,
-        epochs_run: trained.epochs_run,
-        best_epoch: None,
-        lr: config.lr,
-        loss: config.loss.name().into(),
-        optimizer: config.optimizer.name().into(),
-        schedule: config.schedule.name().into(),
-        batch_size: None,
-        solver: args.solver.name().into(),
-        initial: initial.into(),
-        original_units: ParamsJson::from(final_params.clone()),
-        final_params: final_params.into(),
-        history: trained.history,
-        train_loss: trained.train_loss,
-        test_loss: trained.test_loss,
-        metrics: MetricsPair {
-            train: MetricsJson::new(&trained.train_metrics, &info.targets),
-            test: MetricsJson::new(&trained.test_metrics, &info.targets),
-        },
-        exact: report,
-        inference: None,
-        seconds: trained.seconds,
-        files: Files {
-            model: model_path.clone(),
-            model_meta: meta_path.clone(),
-            model_safetensors: saved.safetensors.clone(),
-            plots: plots.clone(),
-        },
-    };
-    let summary_path = linreg_store::save_summary(&summary, &args.out)?;
-    let report = crate::html::tutorial(args, &split, &predictions, &summary, &summary_path)?;
-
-    println!("\n5. Files written");
-    for path in [&model_path, &meta_path, &saved.safetensors, &summary_path]
-        .into_iter()
-        .chain(&plots)
-        .chain(&report)
-    {
-        println!("   {}", path.display());
-    }
     Ok(())
 }
 
@@ -278,24 +337,3 @@ fn join(v: &[f32]) -> String {
     v.iter().map(f32::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// The tutorial's three figures, each as PNG and SVG.
-fn draw_plots(
-    dir: &Path,
-    split: &Split,
-    predictions: &[f32],
-    history: &[LogEntry],
-) -> Result<Vec<PathBuf>> {
-    let train = (split.train.x.values(), split.train.y.values());
-    let test = (split.test.x.values(), split.test.y.values());
-    let mut written = crate::report::loss_curves(dir, history)?;
-    for ext in ["png", "svg"] {
-        let path = dir.join(format!("data.{ext}"));
-        linreg_plot::plot_predictions(&path, train, test, None)?;
-        written.push(path);
-        let path = dir.join(format!("predictions.{ext}"));
-        linreg_plot::plot_predictions(&path, train, test, Some(predictions))?;
-        written.push(path);
-    }
-    written.sort();
-    Ok(written)
-}

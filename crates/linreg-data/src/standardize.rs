@@ -79,6 +79,25 @@ impl Standardizer {
             .collect();
         (w, b)
     }
+
+    /// The inverse of [`Standardizer::to_original_units`]: coefficients on the original
+    /// columns as a model on standardized features needs them, `w' = w·scale`,
+    /// `b' = b + Σ w·mean`. An empty `bias` (no intercept) stays empty.
+    pub fn to_model_units(&self, weight: &[Vec<f64>], bias: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let (mut weight, mut bias) = (weight.to_vec(), bias.to_vec());
+        for (row, b) in weight.iter_mut().zip(bias.iter_mut()) {
+            for ((w, m), sc) in row.iter_mut().zip(&self.mean).zip(&self.scale) {
+                *b += *w * m;
+                *w *= sc;
+            }
+        }
+        for row in weight.iter_mut().skip(bias.len()) {
+            for (w, sc) in row.iter_mut().zip(&self.scale) {
+                *w *= sc;
+            }
+        }
+        (weight, bias)
+    }
 }
 
 #[cfg(test)]
@@ -87,6 +106,21 @@ mod tests {
 
     fn names(k: usize) -> Vec<String> {
         (1..=k).map(|i| format!("x{i}")).collect()
+    }
+
+    #[test]
+    fn model_units_and_original_units_are_inverses() {
+        let s = Standardizer {
+            mean: vec![2.0, -1.0],
+            scale: vec![0.5, 4.0],
+        };
+        // y = 3·x1 − 2·x2 + 1 on the original columns.
+        let (w, b) = s.to_model_units(&[vec![3.0, -2.0]], &[1.0]);
+        // On standardized z: 3·(0.5 z1 + 2) − 2·(4 z2 − 1) + 1 = 1.5 z1 − 8 z2 + 9.
+        assert_eq!((w.clone(), b.clone()), (vec![vec![1.5, -8.0]], vec![9.0]));
+        assert_eq!(s.to_original_units(&w, &b), (vec![vec![3.0, -2.0]], vec![1.0]));
+        // Without an intercept only the weights scale.
+        assert_eq!(s.to_model_units(&[vec![3.0, -2.0]], &[]).0, vec![vec![1.5, -8.0]]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch};
+use linreg_atomic::Staged;
 use arrow_schema::{Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -47,9 +48,10 @@ impl Default for WriteOptions {
 /// untouched (the temporary file is removed when the writer is dropped unfinished).
 pub struct ParquetWriter {
     path: PathBuf,
-    tmp: PathBuf,
     schema: SchemaRef,
     writer: Option<ArrowWriter<File>>,
+    /// The temporary file, removed if dropped before `finish`.
+    staged: Option<Staged>,
 }
 
 impl std::fmt::Debug for ParquetWriter {
@@ -95,12 +97,11 @@ impl ParquetWriter {
             path: path.to_path_buf(),
             message: e.to_string(),
         };
-        let name = path
-            .file_name()
-            .ok_or_else(|| write_err(&"the output needs a file name"))?
-            .to_string_lossy();
-        let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-        let file = File::create(&tmp).map_err(|e| write_err(&e))?;
+        if path.file_name().is_none() {
+            return Err(write_err(&"the output needs a file name"));
+        }
+        let staged = Staged::beside(path).map_err(|e| write_err(&e))?;
+        let file = File::create(staged.tmp()).map_err(|e| write_err(&e))?;
         let compression = match options.compression {
             ParquetCompression::None => Compression::UNCOMPRESSED,
             ParquetCompression::Snappy => Compression::SNAPPY,
@@ -112,13 +113,11 @@ impl ParquetWriter {
             .set_dictionary_enabled(false)
             .set_max_row_group_row_count(Some(options.row_group_rows.max(1)))
             .build();
-        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            write_err(&e)
-        })?;
+        let writer =
+            ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|e| write_err(&e))?;
         Ok(Self {
             path: path.to_path_buf(),
-            tmp,
+            staged: Some(staged),
             schema,
             writer: Some(writer),
         })
@@ -160,17 +159,12 @@ impl ParquetWriter {
             return Err(self.error(&"the writer is already finished"));
         };
         let closed = writer.close();
-        let synced = closed.map_err(|e| self.error(&e)).and_then(|_| {
-            File::open(&self.tmp)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| self.error(&e))
-        });
-        if let Err(e) = synced {
-            let _ = std::fs::remove_file(&self.tmp);
-            return Err(e);
-        }
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| self.error(&e))?;
-        Ok(self.path.clone())
+        let staged = self.staged.take().expect("staged while the writer is open");
+        closed.map_err(|e| self.error(&e))?;
+        File::open(staged.tmp())
+            .and_then(|f| f.sync_all())
+            .map_err(|e| self.error(&e))?;
+        staged.commit().map_err(|e| self.error(&e))
     }
 
     fn error(&self, e: &dyn std::fmt::Display) -> IoError {
@@ -181,10 +175,3 @@ impl ParquetWriter {
     }
 }
 
-impl Drop for ParquetWriter {
-    fn drop(&mut self) {
-        if self.writer.is_some() {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
-}

@@ -189,35 +189,23 @@ fn draw(
     });
 
     // Same extension, so the bitmap backend picks the same encoder.
-    let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("chart");
-    let tmp = path.with_file_name(format!(
-        ".{file_name}.{}.tmp.{}",
-        std::process::id(),
-        ext.as_deref().unwrap_or("png")
-    ));
     let err = |e: &dyn std::fmt::Display| PlotError::Draw {
         path: path.to_path_buf(),
         message: e.to_string(),
     };
+    let staged = linreg_atomic::Staged::beside(path).map_err(|e| err(&e))?;
+    let tmp = staged.tmp();
     let result = if is_png {
-        let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
         render(&root, chart, series, kind, diagonal)
             .and_then(|()| root.present().map_err(|e| e.to_string()))
     } else {
-        let root = SVGBackend::new(&tmp, SIZE).into_drawing_area();
+        let root = SVGBackend::new(tmp, SIZE).into_drawing_area();
         render(&root, chart, series, kind, diagonal)
             .and_then(|()| root.present().map_err(|e| e.to_string()))
     };
-    match result
-        .map_err(|e| err(&e))
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| err(&e)))
-    {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
-    }
+    result.map_err(|e| err(&e))?;
+    staged.commit().map(drop).map_err(|e| err(&e))
 }
 
 /// The tutorial's `plot_predictions`: training data, test data and, when given, the

@@ -338,27 +338,13 @@ impl Report {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| io(std::io::Error::other("the path has no file name")))?;
         let page = page::render(self, dir)?;
         let parts = [
             page.head.as_bytes(),
             page::PLOTLY_JS.as_bytes(),
             page.body.as_bytes(),
         ];
-        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let result = std::fs::File::create(&tmp)
-            .and_then(|mut file| {
-                use std::io::Write as _;
-                parts.iter().try_for_each(|part| file.write_all(part))
-            })
-            .and_then(|()| std::fs::rename(&tmp, path));
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(io(e));
-        }
+        linreg_atomic::write_parts(path, &parts).map_err(io)?;
         Ok(Written {
             path: path.to_path_buf(),
             bytes: parts.iter().map(|p| p.len()).sum(),

@@ -1,7 +1,6 @@
 //! Atomic writes: a file is replaced whole or not at all.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::StoreError;
 
@@ -10,42 +9,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     write_all_atomic(&[(path, bytes)])
 }
 
-/// Writes several files so that none is replaced unless all were written: each goes to a
-/// temporary file beside its target first, and only then are they renamed over the targets
-/// (renames within a directory do not fail half-way through a file).
+/// Writes several files so that none is replaced unless all were written (see
+/// [`linreg_atomic::write_all`]).
 pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), StoreError> {
-    let mut staged: Vec<(PathBuf, &Path)> = Vec::with_capacity(files.len());
-    let cleanup = |staged: &[(PathBuf, &Path)]| {
-        for (tmp, _) in staged {
-            let _ = fs::remove_file(tmp);
-        }
-    };
-    for &(path, bytes) in files {
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            cleanup(&staged);
-            return Err(StoreError::NoFileName(path.to_path_buf()));
-        };
-        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        if let Err(source) = fs::write(&tmp, bytes) {
-            let _ = fs::remove_file(&tmp);
-            cleanup(&staged);
-            return Err(StoreError::Write {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-        staged.push((tmp, path));
+    if let Some(&(path, _)) = files.iter().find(|(p, _)| p.file_name().is_none()) {
+        return Err(StoreError::NoFileName(path.to_path_buf()));
     }
-    for (i, (tmp, path)) in staged.iter().enumerate() {
-        if let Err(source) = fs::rename(tmp, path) {
-            cleanup(&staged[i..]);
-            return Err(StoreError::Write {
-                path: path.to_path_buf(),
-                source,
-            });
-        }
-    }
-    Ok(())
+    linreg_atomic::write_all(files).map_err(|(i, source)| StoreError::Write {
+        path: files[i].0.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

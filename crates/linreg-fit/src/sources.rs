@@ -1,16 +1,19 @@
-//! `--data`: one CSV file as before, or Parquet files, directories and globs (and
-//! compressed CSV) through `linreg-io`.
+//! A table by its path: one CSV file as `linreg-data` reads it, or Parquet files,
+//! directories and globs (and compressed CSV) through `linreg-io`.
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use linreg_data::table::Compression;
 use linreg_data::{Columns, CsvOptions, Table};
 use linreg_io::{Format, Selection, Source};
+use linreg_stream::MemoryBudget;
+
+use crate::Result;
 
 /// Whether `path` is one plain CSV file, which `linreg-data`'s reader reads as it always has.
 fn plain_csv(path: &Path) -> bool {
     path.is_file()
-        && linreg_data::table::Compression::of(path) == linreg_data::table::Compression::None
+        && Compression::of(path) == Compression::None
         && Format::of(path).is_ok_and(|f| f == Format::Csv)
 }
 
@@ -37,7 +40,7 @@ pub fn read_table_as<T: linreg_io::Element>(
     ))?;
     source
         .read_all::<T>(&selected)
-        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(|e| crate::FitError::from(e).context(format!("cannot read {}", path.display())))
 }
 
 /// Cells (rows × columns) a table would take in memory: exact for Parquet (the footers say
@@ -57,8 +60,8 @@ pub fn estimated_cells(source: &Source, columns: Option<usize>) -> Result<u64> {
             .iter()
             .map(|f| {
                 let bytes = std::fs::metadata(f).map_or(0, |m| m.len());
-                match linreg_data::table::Compression::of(f) {
-                    linreg_data::table::Compression::None => bytes / 10,
+                match Compression::of(f) {
+                    Compression::None => bytes / 10,
                     _ => bytes * 3 / 10,
                 }
             })
@@ -68,10 +71,6 @@ pub fn estimated_cells(source: &Source, columns: Option<usize>) -> Result<u64> {
 
 /// Whether `path` is one plain CSV file whose cells fit `budget`: then it is read whole, as
 /// before, and every column of it can be written back beside the predictions.
-pub fn plain_csv_that_fits(
-    path: &Path,
-    options: &CsvOptions,
-    budget: linreg_stream::MemoryBudget,
-) -> Result<bool> {
+pub fn plain_csv_that_fits(path: &Path, options: &CsvOptions, budget: MemoryBudget) -> Result<bool> {
     Ok(plain_csv(path) && budget.fits(estimated_cells(&open(path, options)?, None)?))
 }

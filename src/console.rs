@@ -1,4 +1,5 @@
-//! What a person reads: the metrics table and the progress bar.
+//! What a person reads while a command runs: the progress bar, the lines above it, the
+//! warnings, and the metrics table.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -28,28 +29,6 @@ pub fn metrics_table(sets: &[(&str, &Metrics)], targets: &[String]) -> String {
         }
     }
     out
-}
-
-/// Draws `loss.png` and `loss.svg` in `dir` from the logged history, and returns their paths;
-/// none when nothing was logged (an exact solve has no epochs).
-pub fn loss_curves(
-    dir: &std::path::Path,
-    history: &[LogEntry],
-) -> anyhow::Result<Vec<std::path::PathBuf>> {
-    if history.is_empty() {
-        return Ok(Vec::new());
-    }
-    let epochs: Vec<usize> = history.iter().map(|e| e.epoch).collect();
-    let train: Vec<f64> = history.iter().map(|e| e.train_loss).collect();
-    let test: Vec<f64> = history.iter().map(|e| e.test_loss).collect();
-    ["png", "svg"]
-        .into_iter()
-        .map(|ext| {
-            let path = dir.join(format!("loss.{ext}"));
-            linreg_plot::plot_epoch_losses(&path, &epochs, &train, &test)?;
-            Ok(path)
-        })
-        .collect()
 }
 
 /// The one line a logged epoch prints (the tutorial's format).
@@ -95,6 +74,22 @@ impl Console {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+    }
+}
+
+/// The fitting library's progress, notes and warnings: notes above the bar, warnings on
+/// stderr.
+impl linreg_fit::Observer for Console {
+    fn note(&mut self, text: &str) {
+        self.line(text);
+    }
+
+    fn warn(&mut self, text: &str) {
+        eprintln!("{text}");
+    }
+
+    fn training_done(&mut self) {
+        self.finish();
     }
 }
 

@@ -1,0 +1,219 @@
+//! The parsed arguments, checked once into the fitting library's specs. Below this module no
+//! clap type is read: `linreg_fit::FitOptions::check` raises every "these options do not go
+//! together" error; the few that the spec's types cannot even express are raised here.
+
+use anyhow::{bail, Result};
+use linreg_data::CsvOptions;
+use linreg_fit::{
+    ApplySpec, BasisSpec, CheckpointSpec, ColumnSpec, Family, FitOptions, FitSpec, Init, Penalty,
+    Route, Solver, SplitSpec, TableSpec,
+};
+use linreg_train::{LossKind, Schedule, TrainConfig};
+
+use crate::cli::{EngineArg, LossArg, ScheduleArg, SolverArg, TableArgs, TrainArgs, WeightsColumns};
+
+/// `linreg train`'s arguments as a checked [`FitSpec`].
+pub fn fit_spec(args: &TrainArgs) -> Result<FitSpec> {
+    let options = FitOptions {
+        table: table_spec(&args.table)?,
+        columns: ColumnSpec {
+            targets: args.target.clone(),
+            features: args.features.clone(),
+            weights: args.weights.clone(),
+        },
+        split: SplitSpec {
+            test: args.test.clone(),
+            train_fraction: args.train_fraction,
+            shuffle: args.shuffle,
+        },
+        basis: BasisSpec {
+            polynomial: args.polynomial,
+            // Without an intercept the features are used as given, unless asked otherwise
+            // (which the check refuses, saying why).
+            standardize: match args.no_intercept {
+                true => args.standardize,
+                false => !args.no_standardize,
+            },
+            intercept: !args.no_intercept,
+        },
+        family: Family::Regression(loss(args)),
+        penalty: Penalty::ridge(args.l2),
+        solver: match args.solver {
+            SolverArg::Gd => Solver::Gd {
+                compare_exact: args.compare_exact,
+            },
+            SolverArg::Exact => Solver::Exact {
+                robust: args.robust.map(Into::into),
+            },
+        },
+        train: train_config(args),
+        route: route(args)?,
+        init: match &args.init_from {
+            Some(path) => Init::From(path.clone()),
+            None => Init::Seeded,
+        },
+        seed: args.seed,
+        checkpoints: CheckpointSpec {
+            every: args.checkpoint_every,
+            keep: args.keep_checkpoints,
+            resume: args.resume.clone(),
+        },
+    };
+    Ok(options.check()?)
+}
+
+/// The loss the arguments name.
+fn loss(args: &TrainArgs) -> LossKind {
+    match args.loss {
+        LossArg::L1 => LossKind::L1,
+        LossArg::Mse => LossKind::Mse,
+        LossArg::Huber => LossKind::Huber {
+            delta: args.huber_delta,
+        },
+    }
+}
+
+/// Gradient descent's hyperparameters.
+pub fn train_config(args: &TrainArgs) -> TrainConfig {
+    TrainConfig::new()
+        .with_epochs(args.epochs)
+        .with_lr(args.lr)
+        .with_log_every(args.log_every)
+        .with_loss(loss(args))
+        .with_optimizer(args.optimizer.into())
+        .with_momentum(args.momentum)
+        .with_weight_decay(args.weight_decay)
+        .with_batch_size(args.batch_size)
+        .with_schedule(match args.lr_schedule {
+            ScheduleArg::Constant => Schedule::Constant,
+            ScheduleArg::Step => Schedule::Step {
+                step_size: args.lr_step_size,
+                gamma: args.lr_gamma,
+            },
+            ScheduleArg::Cosine => Schedule::Cosine,
+        })
+        .with_patience(args.patience)
+        .with_seed(args.seed)
+        .with_train_step(args.train_step.into())
+}
+
+/// The route `--engine`, `--where` and `--cluster` ask for.
+fn route(args: &TrainArgs) -> Result<Route> {
+    let query_engine = matches!(args.engine, EngineArg::Datafusion | EngineArg::Ballista);
+    if args.filter.is_some() && !query_engine {
+        bail!("--where filters rows in a query engine: add --engine datafusion (or ballista)");
+    }
+    if args.cluster.is_some() && args.engine != EngineArg::Ballista {
+        bail!("--cluster names a Ballista scheduler: add --engine ballista");
+    }
+    let filter = args.filter.clone();
+    Ok(match args.engine {
+        EngineArg::Auto => Route::Auto,
+        EngineArg::Memory => Route::Memory,
+        EngineArg::Stream => Route::Stream,
+        EngineArg::Datafusion => Route::DataFusion { filter },
+        EngineArg::Ballista => Route::Ballista {
+            filter,
+            cluster: args.cluster.clone(),
+        },
+    })
+}
+
+/// The table options: `--delimiter` must be one ASCII character (or `\t`).
+pub fn table_spec(args: &TableArgs) -> Result<TableSpec> {
+    let delimiter = match args.delimiter.as_deref() {
+        None => None,
+        Some("\\t" | "tab" | "\t") => Some(b'\t'),
+        Some(d) if d.len() == 1 && d.is_ascii() => Some(d.as_bytes()[0]),
+        Some(d) => bail!("--delimiter {d:?} is invalid: give one character, such as , or ; or \\t"),
+    };
+    Ok(TableSpec {
+        data: args.data.clone(),
+        csv: CsvOptions { delimiter },
+        memory_limit: args.memory_limit,
+    })
+}
+
+/// `evaluate`'s and `predict`'s model and table.
+pub fn apply_spec(
+    model: &std::path::Path,
+    columns: &WeightsColumns,
+    table: &TableArgs,
+) -> Result<ApplySpec> {
+    Ok(ApplySpec {
+        model: model.to_path_buf(),
+        features: columns.features.clone(),
+        targets: columns.target.clone(),
+        table: table_spec(table)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn train(args: &[&str]) -> TrainArgs {
+        let all = [&["linreg", "train", "--data", "d.csv", "--target", "y"], args].concat();
+        match crate::cli::Cli::try_parse_from(all).unwrap().command {
+            Some(crate::cli::Command::Train(t)) => *t,
+            _ => panic!("train"),
+        }
+    }
+
+    fn message(args: &[&str]) -> String {
+        format!("{:#}", fit_spec(&train(args)).unwrap_err())
+    }
+
+    #[test]
+    fn delimiters() {
+        let t = |d: Option<&str>| {
+            table_spec(&TableArgs {
+                data: "x.csv".into(),
+                delimiter: d.map(String::from),
+                memory_limit: Default::default(),
+            })
+            .map(|s| s.csv.delimiter)
+        };
+        assert_eq!(t(None).unwrap(), None);
+        assert_eq!(t(Some(";")).unwrap(), Some(b';'));
+        assert_eq!(t(Some("\\t")).unwrap(), Some(b'\t'));
+        assert!(t(Some(";;")).is_err());
+    }
+
+    #[test]
+    fn arguments_map_onto_the_spec() {
+        let spec = fit_spec(&train(&[
+            "--loss", "huber", "--huber-delta", "2", "--optimizer", "adamw", "--weight-decay",
+            "0.01", "--lr-schedule", "step", "--lr-step-size", "7", "--lr-gamma", "0.5",
+            "--batch-size", "32", "--patience", "9", "--seed", "4",
+        ]))
+        .unwrap();
+        let c = spec.train_config();
+        assert_eq!(c.loss, LossKind::Huber { delta: 2.0 });
+        assert_eq!(c.optimizer, linreg_train::OptimizerKind::AdamW);
+        assert_eq!(c.schedule, Schedule::Step { step_size: 7, gamma: 0.5 });
+        assert_eq!((c.batch_size, c.patience, c.weight_decay, c.seed), (Some(32), Some(9), 0.01, 4));
+        assert_eq!(spec.family, Family::Regression(LossKind::Huber { delta: 2.0 }));
+        assert!(spec.basis.standardize && spec.basis.intercept);
+        assert_eq!(spec.route, Route::Auto);
+    }
+
+    #[test]
+    fn options_that_do_not_go_together_are_refused_here() {
+        let cases: [(&[&str], &str); 7] = [
+            (&["--where", "x > 0"], "--where filters rows in a query engine"),
+            (&["--cluster", "df://h:1"], "--cluster names a Ballista scheduler"),
+            (&["--l2", "1"], "--l2 applies to --solver exact"),
+            (&["--solver", "exact", "--robust", "hc1", "--l2", "1"], "--robust needs ordinary least squares"),
+            (&["--no-intercept", "--standardize"], "--no-intercept cannot standardize"),
+            (&["--weights", "w"], "--weights applies to --solver exact --loss mse"),
+            (&["--solver", "exact", "--checkpoint-every", "5"], "apply to gradient descent"),
+        ];
+        for (args, expected) in cases {
+            let m = message(args);
+            assert!(m.contains(expected), "{args:?}: {m}");
+        }
+        assert!(message(&["--epochs", "0"]).contains("--epochs = 0 is invalid"));
+    }
+}
