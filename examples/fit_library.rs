@@ -10,7 +10,6 @@ use std::path::Path;
 use burn::backend::{Autodiff, NdArray};
 use linreg_data::SyntheticSpec;
 use linreg_fit::{ApplySpec, FitOptions, PredictSink, Solver, TableSpec};
-use linreg_train::OptimizerKind;
 
 type Train = Autodiff<NdArray>;
 
@@ -28,22 +27,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (weight, bias) = fit.original_units();
     println!("exact: weight {weight:?}, bias {bias:?} (true {:?}, {:?})", truth.0, truth.1);
     for (w, t) in weight[0].iter().zip(&truth.0[0]) {
-        assert!((w - t).abs() < 0.01, "{w} vs the true {t}");
+        assert!((w - t).abs() < 0.05, "{w} vs the true {t}");
     }
     let table_of_y = &fit.statistics.as_ref().expect("exact least squares").tables[0];
     for c in &table_of_y.coefficients {
         println!("  {:>10} {:>10.5} ± {:.5} (p = {:.2e})", c.name, c.estimate, c.std_error, c.p_value);
     }
-    assert!(table_of_y.r2 > 0.99);
+    assert!(table_of_y.r2 > 0.9, "R² {}", table_of_y.r2);
 
-    // The same table by gradient descent (Adam), compared with the exact optimum.
+    // The same table by gradient descent (SGD on the standardized features), compared with
+    // the exact optimum.
     let mut options = FitOptions::new(&table, &["y"]);
     options.solver = Solver::Gd { compare_exact: true };
-    options.train = options.train.with_epochs(400).with_lr(0.05).with_optimizer(OptimizerKind::Adam);
+    options.train = options.train.with_epochs(300).with_lr(0.1);
     let gd = linreg_fit::fit::<Train>(&options.check()?, &device, &mut ())?;
     let gap = gd.exact.as_ref().expect("compared").gap.test.expect("a positive optimum");
     println!("gradient descent: test loss {:.6}, {gap:+.2e} from the optimum", gd.trained.test_loss);
-    assert!(gap.abs() < 1e-2);
+    assert!(gap.abs() < 1e-4, "{gap}");
 
     // Saved as `linreg train` saves it, then `linreg evaluate` and `linreg predict`.
     let model_dir = dir.join("model");
@@ -68,13 +68,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// A 200-row table with two features and a little noise; its true coefficients.
+/// A 200-row table with two features and some noise; its true coefficients.
 fn write_table(path: &Path) -> Result<(Vec<Vec<f64>>, Vec<f64>), Box<dyn std::error::Error>> {
     let s = SyntheticSpec {
         rows: 200,
         features: 2,
         targets: 1,
-        noise: 0.01,
+        noise: 0.1,
         seed: 7,
     }
     .generate()?;

@@ -37,6 +37,7 @@ mod family;
 mod memory;
 mod outofcore;
 mod prepare;
+pub mod report;
 mod result;
 mod sources;
 mod spec;

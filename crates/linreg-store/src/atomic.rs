@@ -24,6 +24,7 @@ pub fn write_all_atomic(files: &[(&Path, &[u8])]) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn files_written_together_are_all_or_nothing() {
