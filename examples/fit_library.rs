@@ -25,24 +25,41 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spec = FitOptions::new(&table, &["y"]).check()?;
     let fit = linreg_fit::fit::<Train>(&spec, &device, &mut ())?;
     let (weight, bias) = fit.original_units();
-    println!("exact: weight {weight:?}, bias {bias:?} (true {:?}, {:?})", truth.0, truth.1);
+    println!(
+        "exact: weight {weight:?}, bias {bias:?} (true {:?}, {:?})",
+        truth.0, truth.1
+    );
     for (w, t) in weight[0].iter().zip(&truth.0[0]) {
         assert!((w - t).abs() < 0.05, "{w} vs the true {t}");
     }
     let table_of_y = &fit.statistics.as_ref().expect("exact least squares").tables[0];
     for c in &table_of_y.coefficients {
-        println!("  {:>10} {:>10.5} ± {:.5} (p = {:.2e})", c.name, c.estimate, c.std_error, c.p_value);
+        println!(
+            "  {:>10} {:>10.5} ± {:.5} (p = {:.2e})",
+            c.name, c.estimate, c.std_error, c.p_value
+        );
     }
     assert!(table_of_y.r2 > 0.9, "R² {}", table_of_y.r2);
 
     // The same table by gradient descent (SGD on the standardized features), compared with
     // the exact optimum.
     let mut options = FitOptions::new(&table, &["y"]);
-    options.solver = Solver::Gd { compare_exact: true };
+    options.solver = Solver::Gd {
+        compare_exact: true,
+    };
     options.train = options.train.with_epochs(300).with_lr(0.1);
     let gd = linreg_fit::fit::<Train>(&options.check()?, &device, &mut ())?;
-    let gap = gd.exact.as_ref().expect("compared").gap.test.expect("a positive optimum");
-    println!("gradient descent: test loss {:.6}, {gap:+.2e} from the optimum", gd.trained.test_loss);
+    let gap = gd
+        .exact
+        .as_ref()
+        .expect("compared")
+        .gap
+        .test
+        .expect("a positive optimum");
+    println!(
+        "gradient descent: test loss {:.6}, {gap:+.2e} from the optimum",
+        gd.trained.test_loss
+    );
     assert!(gap.abs() < 1e-4, "{gap}");
 
     // Saved as `linreg train` saves it, then `linreg evaluate` and `linreg predict`.
@@ -56,12 +73,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         table: TableSpec::new(&table),
     };
     let evaluation = linreg_fit::evaluate::<NdArray>(&apply, &device)?;
-    println!("evaluate: {} rows, R² {:.5}", evaluation.rows, evaluation.metrics.mean.r2);
+    println!(
+        "evaluate: {} rows, R² {:.5}",
+        evaluation.rows, evaluation.metrics.mean.r2
+    );
     assert_eq!(evaluation.rows, 200);
     let output = dir.join("predictions.csv");
-    let prediction = linreg_fit::predict::<NdArray>(&apply, &PredictSink::File(output.clone()), &device)?;
+    let prediction =
+        linreg_fit::predict::<NdArray>(&apply, &PredictSink::File(output.clone()), &device)?;
     let text = std::fs::read_to_string(&output)?;
-    println!("predict: {} rows with {} in {}", prediction.rows, prediction.names.join(", "), output.display());
+    println!(
+        "predict: {} rows with {} in {}",
+        prediction.rows,
+        prediction.names.join(", "),
+        output.display()
+    );
     assert!(text.lines().next().is_some_and(|h| h.ends_with(",y_pred")));
     assert_eq!(text.lines().count(), 201);
     std::fs::remove_dir_all(dir)?;

@@ -25,9 +25,14 @@ pub fn evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<(
     let e: Evaluation<B> = linreg_fit::evaluate(&spec, device)?;
     let meta = &e.loaded.meta;
     let report = match &e.rows_in_memory {
-        Some(rows) if !args.report.no_report => {
-            Some(crate::html::evaluate(args, &e.loaded.model, meta, rows, &e.metrics, e.loss)?)
-        }
+        Some(rows) if !args.report.no_report => Some(crate::html::evaluate(
+            args,
+            &e.loaded.model,
+            meta,
+            rows,
+            &e.metrics,
+            e.loss,
+        )?),
         _ => None,
     };
     if args.json {
@@ -60,7 +65,9 @@ pub fn evaluate<B: Backend>(args: &EvaluateArgs, device: &B::Device) -> Result<(
     match report {
         Some(path) => println!("   Report: {}", path.display()),
         None if e.rows_in_memory.is_none() && !args.report.no_report => {
-            println!("   (no report.html for a streamed table: its figures need the rows in memory)")
+            println!(
+                "   (no report.html for a streamed table: its figures need the rows in memory)"
+            )
         }
         None => {}
     }

@@ -98,7 +98,8 @@ pub fn train<B: Backend>(
     let path = out.join(REPORT_FILE);
     let files = linreg_fit::report::files(summary, summary_path, &path);
     let about = (spec.table.data.as_path(), command_line());
-    let report = linreg_fit::report::train(summary, files, data, model, device, (about.0, &about.1));
+    let report =
+        linreg_fit::report::train(summary, files, data, model, device, (about.0, &about.1));
     write(&report, &path)
 }
 
@@ -125,7 +126,11 @@ pub fn evaluate<B: Backend>(
     }
     artifacts::prepare_out_dir(&args.out)?;
     let path = args.out.join(REPORT_FILE);
-    let about = (args.model.as_path(), args.table.data.as_path(), command_line());
+    let about = (
+        args.model.as_path(),
+        args.table.data.as_path(),
+        command_line(),
+    );
     let mut report = linreg_fit::report::evaluate(
         (about.0, about.1, &about.2),
         model,

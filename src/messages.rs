@@ -46,7 +46,10 @@ pub fn fit_lines<B: FusedAutodiffBackend>(fit: &Fit<B>, spec: &FitSpec, console:
             ));
         }
     }
-    let sets = [("train", &trained.train_metrics), ("test", &trained.test_metrics)];
+    let sets = [
+        ("train", &trained.train_metrics),
+        ("test", &trained.test_metrics),
+    ];
     console.line(&metrics_table(&sets, &fit.targets));
     if trained.train_metrics.mean.mae.is_nan() {
         console.line("   (MAE needs the rows themselves: `linreg evaluate` streams them; the other scores come from the moments)");

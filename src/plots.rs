@@ -10,10 +10,7 @@ use linreg_train::{predict, FusedAutodiffBackend, LogEntry, Trained};
 
 /// Draws `loss.png` and `loss.svg` in `dir` from the logged history, and returns their paths;
 /// none when nothing was logged (an exact solve has no epochs).
-pub fn loss_curves(
-    dir: &Path,
-    history: &[LogEntry],
-) -> Result<Vec<PathBuf>> {
+pub fn loss_curves(dir: &Path, history: &[LogEntry]) -> Result<Vec<PathBuf>> {
     if history.is_empty() {
         return Ok(Vec::new());
     }

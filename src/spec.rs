@@ -10,7 +10,9 @@ use linreg_fit::{
 };
 use linreg_train::{LossKind, Schedule, TrainConfig};
 
-use crate::cli::{EngineArg, LossArg, ScheduleArg, SolverArg, TableArgs, TrainArgs, WeightsColumns};
+use crate::cli::{
+    EngineArg, LossArg, ScheduleArg, SolverArg, TableArgs, TrainArgs, WeightsColumns,
+};
 
 /// `linreg train`'s arguments as a checked [`FitSpec`].
 pub fn fit_spec(args: &TrainArgs) -> Result<FitSpec> {
@@ -154,7 +156,11 @@ mod tests {
     use clap::Parser;
 
     fn train(args: &[&str]) -> TrainArgs {
-        let all = [&["linreg", "train", "--data", "d.csv", "--target", "y"], args].concat();
+        let all = [
+            &["linreg", "train", "--data", "d.csv", "--target", "y"],
+            args,
+        ]
+        .concat();
         match crate::cli::Cli::try_parse_from(all).unwrap().command {
             Some(crate::cli::Command::Train(t)) => *t,
             _ => panic!("train"),
@@ -184,17 +190,46 @@ mod tests {
     #[test]
     fn arguments_map_onto_the_spec() {
         let spec = fit_spec(&train(&[
-            "--loss", "huber", "--huber-delta", "2", "--optimizer", "adamw", "--weight-decay",
-            "0.01", "--lr-schedule", "step", "--lr-step-size", "7", "--lr-gamma", "0.5",
-            "--batch-size", "32", "--patience", "9", "--seed", "4",
+            "--loss",
+            "huber",
+            "--huber-delta",
+            "2",
+            "--optimizer",
+            "adamw",
+            "--weight-decay",
+            "0.01",
+            "--lr-schedule",
+            "step",
+            "--lr-step-size",
+            "7",
+            "--lr-gamma",
+            "0.5",
+            "--batch-size",
+            "32",
+            "--patience",
+            "9",
+            "--seed",
+            "4",
         ]))
         .unwrap();
         let c = spec.train_config();
         assert_eq!(c.loss, LossKind::Huber { delta: 2.0 });
         assert_eq!(c.optimizer, linreg_train::OptimizerKind::AdamW);
-        assert_eq!(c.schedule, Schedule::Step { step_size: 7, gamma: 0.5 });
-        assert_eq!((c.batch_size, c.patience, c.weight_decay, c.seed), (Some(32), Some(9), 0.01, 4));
-        assert_eq!(spec.family, Family::Regression(LossKind::Huber { delta: 2.0 }));
+        assert_eq!(
+            c.schedule,
+            Schedule::Step {
+                step_size: 7,
+                gamma: 0.5
+            }
+        );
+        assert_eq!(
+            (c.batch_size, c.patience, c.weight_decay, c.seed),
+            (Some(32), Some(9), 0.01, 4)
+        );
+        assert_eq!(
+            spec.family,
+            Family::Regression(LossKind::Huber { delta: 2.0 })
+        );
         assert!(spec.basis.standardize && spec.basis.intercept);
         assert_eq!(spec.route, Route::Auto);
     }
@@ -202,13 +237,31 @@ mod tests {
     #[test]
     fn options_that_do_not_go_together_are_refused_here() {
         let cases: [(&[&str], &str); 7] = [
-            (&["--where", "x > 0"], "--where filters rows in a query engine"),
-            (&["--cluster", "df://h:1"], "--cluster names a Ballista scheduler"),
+            (
+                &["--where", "x > 0"],
+                "--where filters rows in a query engine",
+            ),
+            (
+                &["--cluster", "df://h:1"],
+                "--cluster names a Ballista scheduler",
+            ),
             (&["--l2", "1"], "--l2 applies to --solver exact"),
-            (&["--solver", "exact", "--robust", "hc1", "--l2", "1"], "--robust needs ordinary least squares"),
-            (&["--no-intercept", "--standardize"], "--no-intercept cannot standardize"),
-            (&["--weights", "w"], "--weights applies to --solver exact --loss mse"),
-            (&["--solver", "exact", "--checkpoint-every", "5"], "apply to gradient descent"),
+            (
+                &["--solver", "exact", "--robust", "hc1", "--l2", "1"],
+                "--robust needs ordinary least squares",
+            ),
+            (
+                &["--no-intercept", "--standardize"],
+                "--no-intercept cannot standardize",
+            ),
+            (
+                &["--weights", "w"],
+                "--weights applies to --solver exact --loss mse",
+            ),
+            (
+                &["--solver", "exact", "--checkpoint-every", "5"],
+                "apply to gradient descent",
+            ),
         ];
         for (args, expected) in cases {
             let m = message(args);

@@ -6,8 +6,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 use linreg_fit::{
-    fit_in_memory, start_gd, Engine, Fit, FitError, FitSpec, GdStart, OutOfCore,
-    Prepared, Solver,
+    fit_in_memory, start_gd, Engine, Fit, FitError, FitSpec, GdStart, OutOfCore, Prepared, Solver,
 };
 use linreg_train::{FusedAutodiffBackend, TrainError};
 
@@ -73,12 +72,16 @@ impl Run<'_> {
         let rows = (split.train.len() as u64, split.test.len() as u64);
         self.header(None, rows, &data.features, &data.targets, console);
         if data.standardizer.is_some() {
-            console.line("   features standardized with the training rows' mean and standard deviation");
+            console.line(
+                "   features standardized with the training rows' mean and standard deviation",
+            );
         }
         if !spec.basis.intercept {
             console.line("   no intercept: the model has no bias, features used as they are");
         }
-        console.line(&format!("   read, split and prepared in {prepared_in:.2} s"));
+        console.line(&format!(
+            "   read, split and prepared in {prepared_in:.2} s"
+        ));
         let start = start_gd::<B>(spec, &data, device)?;
         let fit = match spec.solver {
             Solver::Gd { .. } => self.gradient_descent(&data, start, device, console)?,
@@ -110,7 +113,13 @@ impl Run<'_> {
             "   Training {} epochs; Ctrl-C stops after the current epoch and saves a checkpoint.",
             config.epochs
         ));
-        let mut saver = Checkpoints::new(&self.spec.checkpoints, &self.outputs.out, config, &run, &interrupt);
+        let mut saver = Checkpoints::new(
+            &self.spec.checkpoints,
+            &self.outputs.out,
+            config,
+            &run,
+            &interrupt,
+        );
         match fit_in_memory(self.spec, data, start, device, console, &mut saver) {
             Err(FitError::Train(TrainError::Interrupted { epochs_done })) => {
                 Err(saver.interrupted(epochs_done, &self.outputs.out).into())
@@ -184,17 +193,30 @@ impl Run<'_> {
         let summary = fit.summary(self.spec, where_, &model, plots.clone());
         let summary_path = linreg_store::save_summary(&summary, out)?;
         let report = match (figures, self.outputs.report) {
-            (Some(data), true) => Some(html::train(self.spec, out, data, &fit.trained.model, device, &summary, &summary_path)?),
+            (Some(data), true) => Some(html::train(
+                self.spec,
+                out,
+                data,
+                &fit.trained.model,
+                device,
+                &summary,
+                &summary_path,
+            )?),
             _ => None,
         };
         if self.outputs.json {
             println!("{}", serde_json::to_string_pretty(&summary)?);
         }
         console.line("   Files written:");
-        for path in [&model.record, &model.meta, &model.safetensors, &summary_path]
-            .into_iter()
-            .chain(&plots)
-            .chain(&report)
+        for path in [
+            &model.record,
+            &model.meta,
+            &model.safetensors,
+            &summary_path,
+        ]
+        .into_iter()
+        .chain(&plots)
+        .chain(&report)
         {
             console.line(&format!("   {}", path.display()));
         }

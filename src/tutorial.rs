@@ -7,7 +7,9 @@ use linreg_model::{LinearParams, LrModel, LrModelConfig};
 use linreg_store::{
     ExactReport, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, SavedModel, Summary,
 };
-use linreg_train::{predict, train, FusedAutodiffBackend, LogEntry, LossKind, TrainConfig, Trained};
+use linreg_train::{
+    predict, train, FusedAutodiffBackend, LogEntry, LossKind, TrainConfig, Trained,
+};
 
 use crate::cli::{SolverArg, TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
 use crate::console::Console;
@@ -99,7 +101,8 @@ fn fit<B: FusedAutodiffBackend>(
                 println!("{}", crate::console::epoch_line(e));
             })?;
             let (loss, m) = (config.loss, &trained.model);
-            let report = linreg_fit::compare_if(false, split, loss, m, &names, device, &mut warnings);
+            let report =
+                linreg_fit::compare_if(false, split, loss, m, &names, device, &mut warnings);
             Ok((trained, report))
         }
         SolverArg::Exact => {
@@ -178,10 +181,15 @@ impl Finished<'_> {
         let summary_path = linreg_store::save_summary(&summary, out)?;
         let report = crate::html::tutorial(args, split, &predictions, &summary, &summary_path)?;
         println!("\n5. Files written");
-        for path in [&saved.record, &saved.meta, &saved.safetensors, &summary_path]
-            .into_iter()
-            .chain(&plots)
-            .chain(&report)
+        for path in [
+            &saved.record,
+            &saved.meta,
+            &saved.safetensors,
+            &summary_path,
+        ]
+        .into_iter()
+        .chain(&plots)
+        .chain(&report)
         {
             println!("   {}", path.display());
         }
@@ -336,4 +344,3 @@ fn state_dict(p: &LinearParams) -> String {
 fn join(v: &[f32]) -> String {
     v.iter().map(f32::to_string).collect::<Vec<_>>().join(", ")
 }
-

@@ -4,52 +4,26 @@
 
 mod common;
 
-use common::{f, fixture, json, listing, run_ok, temp_dir};
-use serde_json::Value;
+use common::{
+    assert_each_rel, assert_rel, evaluate_json, f, fixture, generate, json, listing, model_json,
+    run_ok, stdout_json, summary, temp_dir, write_file, Train, DIABETES_OLS_BIAS,
+    DIABETES_OLS_WEIGHT,
+};
 
 #[test]
 fn generate_train_evaluate_predict() {
     let dir = temp_dir("commands");
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "generate",
-            "--rows",
-            "1000",
-            "--features",
-            "4",
-            "--noise",
-            "0.01",
-            "--seed",
-            "3",
-            "--output",
-            "d.csv",
-        ],
-    );
+    let stdout = generate(&dir, 1000, 4, &["--noise", "0.01", "--seed", "3"], "d.csv");
     assert!(stdout.contains("d.coefficients.json"), "{stdout}");
     let truth = json(&dir.join("d.coefficients.json"));
     let header = std::fs::read_to_string(dir.join("d.csv")).expect("csv");
     assert!(header.starts_with("x1,x2,x3,x4,y\n"));
     assert_eq!(header.lines().count(), 1001);
 
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            "d.csv",
-            "--target",
-            "y",
-            "--lr",
-            "0.1",
-            "--epochs",
-            "400",
-            "--log-every",
-            "100",
-            "--out",
-            "m",
-        ],
-    );
+    let (stdout, _) = Train::new("d.csv", "y")
+        .args(&["--lr", "0.1", "--epochs", "400", "--log-every", "100"])
+        .args(&["--out", "m"])
+        .run(&dir);
     assert!(
         stdout.contains("800 training and 200 test rows"),
         "{stdout}"
@@ -59,7 +33,7 @@ fn generate_train_evaluate_predict() {
         stdout.contains("R²") && stdout.contains("train") && stdout.contains("test"),
         "{stdout}"
     );
-    let s = json(&dir.join("m/summary.json"));
+    let s = summary(&dir, "m");
     assert_eq!(s["features"], serde_json::json!(["x1", "x2", "x3", "x4"]));
     assert_eq!(s["targets"], serde_json::json!(["y"]));
     assert_eq!(s["standardized"], true);
@@ -87,7 +61,7 @@ fn generate_train_evaluate_predict() {
     let h = &s["history"][3];
     assert_eq!(h["epoch"], 300);
     assert!(f(&h["test"]["r2"]) > 0.999);
-    let meta = json(&dir.join("m/model.json"));
+    let meta = model_json(&dir, "m");
     assert_eq!(
         meta["standardization"]["mean"]
             .as_array()
@@ -99,11 +73,7 @@ fn generate_train_evaluate_predict() {
     assert!(listing(&dir.join("m")).contains(&"predictions.png".to_string()));
 
     // evaluate: the saved statistics are applied, so the scores match training's.
-    let (stdout, _) = run_ok(
-        &dir,
-        &["evaluate", "--model", "m", "--data", "d.csv", "--json"],
-    );
-    let e: Value = serde_json::from_str(&stdout).expect("evaluate --json prints JSON only");
+    let e = evaluate_json(&dir, "m", "d.csv", &[]);
     assert_eq!(e["rows"], 1000);
     assert!(f(&e["metrics"]["r2"]) > 0.9999);
     let both = (f(&s["metrics"]["train"]["mse"]) * 800.0 + f(&s["metrics"]["test"]["mse"]) * 200.0)
@@ -120,7 +90,8 @@ fn generate_train_evaluate_predict() {
     );
 
     // predict: one `y_pred` column appended to the original rows, to stdout or a file.
-    let (stdout, _) = run_ok(&dir, &["predict", "--model", "m", "--data", "d.csv"]);
+    let predict = ["predict", "--model", "m", "--data", "d.csv"];
+    let (stdout, _) = run_ok(&dir, &predict);
     let mut lines = stdout.lines();
     assert_eq!(lines.next(), Some("x1,x2,x3,x4,y,y_pred"));
     let mut worst = 0.0_f64;
@@ -136,12 +107,9 @@ fn generate_train_evaluate_predict() {
         worst < 0.06,
         "noise 0.01: every prediction within 6σ, worst {worst}"
     );
-    run_ok(
-        &dir,
-        &[
-            "predict", "--model", "m", "--data", "d.csv", "--output", "p.csv",
-        ],
-    );
+    let mut to_file = predict.to_vec();
+    to_file.extend(["--output", "p.csv"]);
+    run_ok(&dir, &to_file);
     assert_eq!(
         std::fs::read_to_string(dir.join("p.csv")).expect("p.csv"),
         stdout
@@ -149,76 +117,30 @@ fn generate_train_evaluate_predict() {
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
-/// Ordinary least squares on scikit-learn's diabetes table (442 patients, 10 features),
-/// computed by `python3 tools/ols_reference.py tests/fixtures/diabetes.csv progression`
-/// (NumPy 2.4.6 `lstsq`, float64).
-const DIABETES_OLS_WEIGHT: [f64; 10] = [
-    -0.036361224223630265,
-    -22.85964809049842,
-    5.602962091923681,
-    1.1168079933181856,
-    -1.0899963340632295,
-    0.7464504555142166,
-    0.3720047150891398,
-    6.533831935990305,
-    68.48312496478817,
-    0.28011698932150486,
-];
-const DIABETES_OLS_BIAS: f64 = -334.567_138_518_786_46;
+/// The mean squared error of [`DIABETES_OLS_WEIGHT`] and [`DIABETES_OLS_BIAS`] on the whole
+/// table, from the same reference.
 const DIABETES_OLS_MSE: f64 = 2_859.696_347_586_75;
 
 #[test]
 fn diabetes_matches_numpy_least_squares() {
     let dir = temp_dir("diabetes");
-    let data = fixture("diabetes.csv");
     // All 442 rows train (the test table is the same file), as the reference fits all rows.
     // Standardized MSE has eigenvalues 0.0086–4.0 here: lr 0.2 is stable and 20 000 epochs
     // shrink the slowest direction by e^-68, far below f32 rounding.
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--test",
-            &data,
-            "--target",
-            "progression",
-            "--lr",
-            "0.2",
-            "--epochs",
-            "20000",
-            "--log-every",
-            "5000",
-            "--out",
-            "m",
-            "--quiet",
-        ],
-    );
-    let s = json(&dir.join("m/summary.json"));
+    let s = Train::all_rows(&fixture("diabetes.csv"), "progression")
+        .args(&["--lr", "0.2", "--epochs", "20000", "--log-every", "5000"])
+        .args(&["--out", "m", "--quiet"])
+        .summary(&dir);
     // Tolerance: 1e-4 relative on each coefficient in the original units. Training runs in f32
     // (about 6e-8 relative per operation) and s1–s4 are strongly correlated (s1, s2: 0.90), so
     // the loss is flat along some of their combinations and f32 rounding moves those
     // coefficients by up to ~4e-5 (s3).
-    for (j, want) in DIABETES_OLS_WEIGHT.iter().enumerate() {
-        let got = f(&s["original_units"]["weight"][0][j]);
-        assert!(
-            ((got - want) / want).abs() < 1e-4,
-            "{}: {got} vs {want}",
-            s["features"][j]
-        );
-    }
-    let b = f(&s["original_units"]["bias"][0]);
-    assert!(
-        ((b - DIABETES_OLS_BIAS) / DIABETES_OLS_BIAS).abs() < 1e-4,
-        "bias {b}"
-    );
+    let o = &s["original_units"];
+    assert_each_rel("weight", &o["weight"][0], &DIABETES_OLS_WEIGHT, 1e-4);
+    assert_rel("bias", f(&o["bias"][0]), DIABETES_OLS_BIAS, 1e-4);
     // The loss reached is the optimum's to 1e-6 relative.
     let mse = f(&s["metrics"]["train"]["mse"]);
-    assert!(
-        ((mse - DIABETES_OLS_MSE) / DIABETES_OLS_MSE).abs() < 1e-6,
-        "mse {mse}"
-    );
+    assert_rel("mse", mse, DIABETES_OLS_MSE, 1e-6);
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
@@ -227,20 +149,9 @@ fn three_targets_in_one_model_match_three_single_fits() {
     let dir = temp_dir("multi");
     let data = fixture("linnerud.csv");
     let train = |targets: &str, out: &str| {
-        run_ok(
-            &dir,
-            &[
-                "train",
-                "--data",
-                &data,
-                "--test",
-                &data,
-                "--target",
-                targets,
-                "--features",
-                "chins,situps,jumps",
-                "--lr",
-                "0.2",
+        Train::all_rows(&data, targets)
+            .args(&["--features", "chins,situps,jumps", "--lr", "0.2"])
+            .args(&[
                 "--epochs",
                 "5000",
                 "--log-every",
@@ -248,9 +159,8 @@ fn three_targets_in_one_model_match_three_single_fits() {
                 "--out",
                 out,
                 "--quiet",
-            ],
-        );
-        json(&dir.join(out).join("summary.json"))
+            ])
+            .summary(&dir)
     };
     let all = train("weight,waist,pulse", "all");
     assert_eq!(
@@ -292,67 +202,30 @@ fn three_targets_in_one_model_match_three_single_fits() {
         -0.21771646975131675,
         0.09308837062185546,
     ];
-    for (j, want) in numpy_weight.iter().enumerate() {
-        let got = f(&all["original_units"]["weight"][0][j]);
-        assert!(
-            ((got - want) / want).abs() < 1e-3,
-            "weight ← {j}: {got} vs {want}"
-        );
-    }
+    assert_each_rel(
+        "weight ←",
+        &all["original_units"]["weight"][0],
+        &numpy_weight,
+        1e-3,
+    );
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
 #[test]
 fn training_options_take_effect() {
     let dir = temp_dir("options3");
-    run_ok(
-        &dir,
-        &[
-            "generate",
-            "--rows",
-            "300",
-            "--features",
-            "3",
-            "--targets",
-            "2",
-            "--seed",
-            "1",
-            "--output",
-            "d.csv",
-        ],
-    );
+    generate(&dir, 300, 3, &["--targets", "2", "--seed", "1"], "d.csv");
     // Mini-batches, Adam, cosine schedule, semicolons, shuffled split, JSON output.
     let csv = std::fs::read_to_string(dir.join("d.csv"))
         .expect("csv")
         .replace(',', ";");
-    std::fs::write(dir.join("semi.csv"), csv).expect("write");
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            "semi.csv",
-            "--target",
-            "y1,y2",
-            "--optimizer",
-            "adam",
-            "--lr",
-            "0.05",
-            "--batch-size",
-            "32",
-            "--lr-schedule",
-            "cosine",
-            "--epochs",
-            "60",
-            "--shuffle",
-            "--seed",
-            "4",
-            "--json",
-            "--out",
-            "m",
-        ],
-    );
-    let s: Value = serde_json::from_str(&stdout).expect("--json prints the summary alone");
+    write_file(&dir, "semi.csv", &csv);
+    let (stdout, _) = Train::new("semi.csv", "y1,y2")
+        .args(&["--optimizer", "adam", "--lr", "0.05", "--batch-size", "32"])
+        .args(&["--lr-schedule", "cosine", "--epochs", "60", "--shuffle"])
+        .args(&["--seed", "4", "--json", "--out", "m"])
+        .run(&dir);
+    let s = stdout_json(&stdout);
     assert_eq!(s["optimizer"], "adam");
     assert_eq!(s["schedule"], "cosine");
     assert_eq!(s["batch_size"], 32);
@@ -388,27 +261,12 @@ fn training_options_take_effect() {
             }
         })
         .collect();
-    std::fs::write(dir.join("zero.csv"), rows.join("\n")).expect("write");
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            "d.csv",
-            "--test",
-            "zero.csv",
-            "--target",
-            "y1,y2",
-            "--epochs",
-            "500",
-            "--patience",
-            "5",
-            "--json",
-            "--out",
-            "p",
-        ],
-    );
-    let s: Value = serde_json::from_str(&stdout).expect("json");
+    write_file(&dir, "zero.csv", &rows.join("\n"));
+    let (stdout, _) = Train::new("d.csv", "y1,y2")
+        .test("zero.csv")
+        .args(&["--epochs", "500", "--patience", "5", "--json", "--out", "p"])
+        .run(&dir);
+    let s = stdout_json(&stdout);
     let best = s["best_epoch"].as_u64().expect("best epoch");
     assert_eq!(s["epochs_run"].as_u64(), Some(best + 6));
     std::fs::remove_dir_all(dir).expect("cleanup");
@@ -419,42 +277,13 @@ fn training_options_take_effect() {
 #[test]
 fn train_on_wgpu_matches_ndarray() {
     let dir = temp_dir("wgpu-train");
-    run_ok(
-        &dir,
-        &[
-            "generate",
-            "--rows",
-            "200",
-            "--features",
-            "3",
-            "--seed",
-            "2",
-            "--output",
-            "d.csv",
-        ],
-    );
+    generate(&dir, 200, 3, &["--seed", "2"], "d.csv");
     let fit = |backend: &str| {
-        let out = common::linreg(
-            &dir,
-            &[
-                "train",
-                "--data",
-                "d.csv",
-                "--target",
-                "y",
-                "--epochs",
-                "100",
-                "--lr",
-                "0.05",
-                "--backend",
-                backend,
-                "--out",
-                backend,
-                "--quiet",
-            ],
-        );
-        assert!(out.status.success(), "{backend}: {}", common::text(&out).1);
-        json(&dir.join(backend).join("summary.json"))
+        let train = Train::new("d.csv", "y")
+            .args(&["--epochs", "100", "--lr", "0.05", "--backend", backend])
+            .args(&["--out", backend, "--quiet"]);
+        common::run_ok_as_given(&dir, &train.argv());
+        summary(&dir, backend)
     };
     let (cpu, gpu) = (fit("ndarray"), fit("wgpu"));
     assert_eq!(gpu["backend"], "wgpu");

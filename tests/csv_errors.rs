@@ -3,9 +3,9 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{linreg_cpu as linreg, listing, temp_dir, text};
+use common::{
+    assert_says, linreg_cpu as linreg, run_ok, snapshot, temp_dir, text, write_file, Train,
+};
 
 /// Writes `files` into a fresh directory, runs `linreg ARGS`, and checks the failure: the
 /// message contains each needle, and the directory holds only the files it started with
@@ -13,7 +13,7 @@ use common::{linreg_cpu as linreg, listing, temp_dir, text};
 fn refused(name: &str, files: &[(&str, &str)], args: &[&str], needles: &[&str]) {
     let dir = temp_dir(name);
     for (file, text) in files {
-        std::fs::write(dir.join(file), text).expect("write fixture");
+        write_file(&dir, file, text);
     }
     let before = snapshot(&dir);
     let out = linreg(&dir, args);
@@ -35,22 +35,11 @@ fn refused(name: &str, files: &[(&str, &str)], args: &[&str], needles: &[&str]) 
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
-fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    listing(dir)
-        .into_iter()
-        .map(|n| {
-            let bytes = std::fs::read(dir.join(&n)).unwrap_or_default();
-            (n, bytes)
-        })
-        .collect()
-}
-
 const GOOD: &str = "a,b,label,y\n1,2,x,3\n2,1,x,4\n3,5,x,8\n4,4,x,9\n5,0,x,6\n";
 
-fn train(data: &str) -> Vec<&str> {
-    vec![
-        "train", "--data", data, "--target", "y", "--out", "out", "--epochs", "5",
-    ]
+/// `train --data DATA --target y --out out --epochs 5`.
+fn train(data: &str) -> Train {
+    Train::new(data, "y").args(&["--out", "out", "--epochs", "5"])
 }
 
 #[test]
@@ -107,7 +96,7 @@ fn every_bad_table_is_named_with_its_line_and_column() {
         ),
     ];
     for (name, csv, needles) in cases {
-        refused(name, &[("t.csv", csv)], &train("t.csv"), needles);
+        refused(name, &[("t.csv", csv)], &train("t.csv").argv(), needles);
     }
 }
 
@@ -117,122 +106,70 @@ fn bad_column_choices_are_refused() {
     refused(
         "missing-file",
         &[],
-        &train("nope.csv"),
+        &train("nope.csv").argv(),
         &["cannot read nope.csv"],
     );
-    refused(
-        "unknown-target",
-        &files,
-        &["train", "--data", "t.csv", "--target", "z", "--out", "out"],
-        &["t.csv has no column 'z'; its columns are: a, b, label, y"],
-    );
-    refused(
-        "unknown-feature",
-        &files,
-        &[
-            "train",
-            "--data",
-            "t.csv",
-            "--target",
+    // `train --data t.csv --target TARGET OPTIONS --out out`, and what the message must say.
+    let cases: &[(&str, &str, &[&str], &[&str])] = &[
+        (
+            "unknown-target",
+            "z",
+            &[],
+            &["t.csv has no column 'z'; its columns are: a, b, label, y"],
+        ),
+        (
+            "unknown-feature",
             "y",
-            "--features",
-            "a,c",
-            "--out",
-            "out",
-        ],
-        &["t.csv has no column 'c'"],
-    );
-    refused(
-        "duplicate-feature",
-        &files,
-        &[
-            "train",
-            "--data",
-            "t.csv",
-            "--target",
+            &["--features", "a,c"],
+            &["t.csv has no column 'c'"],
+        ),
+        (
+            "duplicate-feature",
             "y",
-            "--features",
-            "a,b,a",
-            "--out",
-            "out",
-        ],
-        &["column 'a' is named twice in --features"],
-    );
-    refused(
-        "target-as-feature",
-        &files,
-        &[
-            "train",
-            "--data",
-            "t.csv",
-            "--target",
+            &["--features", "a,b,a"],
+            &["column 'a' is named twice in --features"],
+        ),
+        (
+            "target-as-feature",
             "y",
-            "--features",
-            "a,y",
-            "--out",
-            "out",
-        ],
-        &["column 'y' is both a target and a feature"],
-    );
-    refused(
-        "text-feature",
-        &files,
-        &[
-            "train",
-            "--data",
-            "t.csv",
-            "--target",
+            &["--features", "a,y"],
+            &["column 'y' is both a target and a feature"],
+        ),
+        (
+            "text-feature",
             "y",
-            "--features",
-            "a,label",
-            "--out",
-            "out",
-        ],
-        &["t.csv line 2, column 'label': 'x' is not a number"],
-    );
-    refused(
-        "bad-delimiter",
-        &files,
-        &[
-            "train",
-            "--data",
-            "t.csv",
-            "--target",
+            &["--features", "a,label"],
+            &["t.csv line 2, column 'label': 'x' is not a number"],
+        ),
+        (
+            "bad-delimiter",
             "y",
-            "--delimiter",
-            "||",
-            "--out",
-            "out",
-        ],
-        &["--delimiter \"||\" is invalid"],
-    );
-    refused(
-        "bad-hyperparameter",
-        &files,
-        &[
-            "train",
-            "--data",
-            "t.csv",
-            "--target",
+            &["--delimiter", "||"],
+            &["--delimiter \"||\" is invalid"],
+        ),
+        (
+            "bad-hyperparameter",
             "y",
-            "--momentum",
-            "0.9",
-            "--optimizer",
-            "adam",
-            "--out",
-            "out",
-        ],
-        &[
-            "--momentum = 0.9 is invalid",
-            "use --optimizer sgd for momentum",
-        ],
-    );
+            &["--momentum", "0.9", "--optimizer", "adam"],
+            &[
+                "--momentum = 0.9 is invalid",
+                "use --optimizer sgd for momentum",
+            ],
+        ),
+    ];
+    for (name, target, options, needles) in cases {
+        let args = Train::new("t.csv", target)
+            .args(options)
+            .args(&["--out", "out"]);
+        refused(name, &files, &args.argv(), needles);
+    }
     refused(
         "test-file-columns",
         &[("t.csv", GOOD), ("test.csv", "a,y\n1,2\n")],
-        &[
-            "train", "--data", "t.csv", "--test", "test.csv", "--target", "y", "--out", "out",
-        ],
+        &Train::new("t.csv", "y")
+            .test("test.csv")
+            .args(&["--out", "out"])
+            .argv(),
         &["test.csv has no column 'b'"],
     );
 }
@@ -240,23 +177,15 @@ fn bad_column_choices_are_refused() {
 #[test]
 fn divergence_keeps_the_model_already_in_out() {
     let dir = temp_dir("diverge3");
-    std::fs::write(dir.join("t.csv"), GOOD).expect("write");
-    let ok = linreg(&dir, &train("t.csv"));
-    assert!(ok.status.success(), "{}", text(&ok).1);
+    write_file(&dir, "t.csv", GOOD);
+    train("t.csv").run(&dir);
     let before = snapshot(&dir.join("out"));
-    let bad = linreg(
-        &dir,
-        &[
-            "train", "--data", "t.csv", "--target", "y", "--out", "out", "--lr", "1e30",
-            "--epochs", "20",
-        ],
-    );
-    let (_, stderr) = text(&bad);
-    assert!(!bad.status.success());
-    assert!(
-        stderr.contains("training diverged")
-            && stderr.contains("try a smaller learning rate than 1e30"),
-        "{stderr}"
+    let stderr = Train::new("t.csv", "y")
+        .args(&["--out", "out", "--lr", "1e30", "--epochs", "20"])
+        .fails(&dir);
+    assert_says(
+        &stderr,
+        &["training diverged", "try a smaller learning rate than 1e30"],
     );
     assert_eq!(
         snapshot(&dir.join("out")),
@@ -269,9 +198,8 @@ fn divergence_keeps_the_model_already_in_out() {
 #[test]
 fn evaluate_and_predict_refuse_what_they_cannot_use() {
     let dir = temp_dir("apply-errors");
-    std::fs::write(dir.join("t.csv"), GOOD).expect("write");
-    let ok = linreg(&dir, &train("t.csv"));
-    assert!(ok.status.success(), "{}", text(&ok).1);
+    write_file(&dir, "t.csv", GOOD);
+    train("t.csv").run(&dir);
     let model = dir.join("out").display().to_string();
     refused(
         "no-model",
@@ -285,64 +213,47 @@ fn evaluate_and_predict_refuse_what_they_cannot_use() {
         &["evaluate", "--model", &model, "--data", "t.csv"],
         &["t.csv has no column 'y'"],
     );
+    let predict = [
+        "predict", "--model", &model, "--data", "t.csv", "--output", "p.csv",
+    ];
     refused(
         "predict-missing-feature",
         &[("t.csv", "a,y\n1,2\n")],
-        &[
-            "predict", "--model", &model, "--data", "t.csv", "--output", "p.csv",
-        ],
+        &predict,
         &["t.csv has no column 'b'"],
     );
     refused(
         "predict-bad-cell",
         &[("t.csv", "a,b\n1,2\n3,oops\n")],
-        &[
-            "predict", "--model", &model, "--data", "t.csv", "--output", "p.csv",
-        ],
+        &predict,
         &["t.csv line 3, column 'b': 'oops' is not a number"],
     );
     // predict needs no target column.
-    std::fs::write(dir.join("x.csv"), "a,b\n1,2\n").expect("write");
-    let out = linreg(&dir, &["predict", "--model", &model, "--data", "x.csv"]);
-    assert!(out.status.success(), "{}", text(&out).1);
-    assert!(
-        text(&out).0.starts_with("a,b,y_pred\n1,2,"),
-        "{}",
-        text(&out).0
-    );
+    write_file(&dir, "x.csv", "a,b\n1,2\n");
+    let (stdout, _) = run_ok(&dir, &["predict", "--model", &model, "--data", "x.csv"]);
+    assert!(stdout.starts_with("a,b,y_pred\n1,2,"), "{stdout}");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
 #[test]
 fn generate_refuses_impossible_tables() {
-    refused(
-        "rows",
-        &[],
-        &[
-            "generate",
-            "--rows",
-            "1",
-            "--features",
-            "2",
-            "--output",
-            "d.csv",
-        ],
-        &["rows = 1 is invalid: at least 2"],
-    );
-    refused(
-        "noise",
-        &[],
-        &[
-            "generate",
-            "--rows",
-            "10",
-            "--features",
-            "2",
-            "--noise",
-            "-1",
-            "--output",
-            "d.csv",
-        ],
-        &["noise = -1 is invalid"],
-    );
+    // `generate OPTIONS --output d.csv`, and what the message must say.
+    let cases: [(&str, &[&str], &str); 2] = [
+        (
+            "rows",
+            &["--rows", "1", "--features", "2"],
+            "rows = 1 is invalid: at least 2",
+        ),
+        (
+            "noise",
+            &["--rows", "10", "--features", "2", "--noise", "-1"],
+            "noise = -1 is invalid",
+        ),
+    ];
+    for (name, options, needle) in cases {
+        let mut args = vec!["generate"];
+        args.extend_from_slice(options);
+        args.extend(["--output", "d.csv"]);
+        refused(name, &[], &args, &[needle]);
+    }
 }

@@ -5,24 +5,11 @@ mod common;
 
 use std::path::Path;
 
-use common::{f, fixture, json, linreg_cpu as linreg, run_ok, temp_dir, text};
+use common::{
+    assert_each_rel, assert_rel, evaluate_json, f, fixture, run_ok, summary, temp_dir, write_file,
+    Train, DIABETES_OLS_BIAS, DIABETES_OLS_WEIGHT,
+};
 use serde_json::Value;
-
-/// `python3 tools/ols_reference.py tests/fixtures/diabetes.csv progression`
-/// (NumPy 2.4.6 `lstsq` in f64 on the table in f64, as `--solver exact --loss mse` reads it).
-const OLS_WEIGHT: [f64; 10] = [
-    -0.036361224223630265,
-    -22.85964809049842,
-    5.602962091923681,
-    1.1168079933181856,
-    -1.0899963340632295,
-    0.7464504555142166,
-    0.3720047150891398,
-    6.533831935990305,
-    68.48312496478817,
-    0.28011698932150486,
-];
-const OLS_BIAS: f64 = -334.567_138_518_786_46;
 
 /// `python3 tools/ols_reference.py --f32 --lad tests/fixtures/diabetes.csv progression`
 /// (SciPy 1.17.1 `linprog`, HiGHS: "Optimal").
@@ -42,28 +29,10 @@ const LAD_BIAS: f64 = -328.566_750_793_464_8;
 const LAD_MAE: f64 = 43.041_501_196_959_85;
 
 fn exact_fit(dir: &Path, loss: &str) -> Value {
-    let data = fixture("diabetes.csv");
-    run_ok(
-        dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--test",
-            &data,
-            "--target",
-            "progression",
-            "--solver",
-            "exact",
-            "--loss",
-            loss,
-            "--no-standardize",
-            "--out",
-            loss,
-            "--quiet",
-        ],
-    );
-    json(&dir.join(loss).join("summary.json"))
+    Train::all_rows(&fixture("diabetes.csv"), "progression")
+        .args(&["--solver", "exact", "--loss", loss])
+        .args(&["--no-standardize", "--out", loss, "--quiet"])
+        .summary(dir)
 }
 
 #[test]
@@ -77,35 +46,21 @@ fn exact_least_squares_matches_numpy_to_1e_10() {
         .as_str()
         .expect("method")
         .contains("least squares"));
-    for (j, want) in OLS_WEIGHT.iter().enumerate() {
-        let got = f(&e["weight"][0][j]);
-        assert!(
-            ((got - want) / want).abs() < 1e-10,
-            "{}: {got} vs {want}",
-            s["features"][j]
-        );
-        // The saved model holds the same coefficients in f32.
-        let saved = f(&s["final"]["weight"][0][j]);
-        assert!(((saved - want) / want).abs() < 1e-6);
-    }
-    assert!(((f(&e["bias"][0]) - OLS_BIAS) / OLS_BIAS).abs() < 1e-10);
+    assert_each_rel("weight", &e["weight"][0], &DIABETES_OLS_WEIGHT, 1e-10);
+    // The saved model holds the same coefficients in f32.
+    assert_each_rel(
+        "saved weight",
+        &s["final"]["weight"][0],
+        &DIABETES_OLS_WEIGHT,
+        1e-6,
+    );
+    assert_rel("bias", f(&e["bias"][0]), DIABETES_OLS_BIAS, 1e-10);
     // The inference table comes with it.
     assert_eq!(s["inference"]["coefficients"][0]["name"], "intercept");
     assert_eq!(s["inference"]["df_resid"], 431.0);
     assert_eq!(e["iterations"], 1);
     // `evaluate` treats the exact model like a trained one.
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "evaluate",
-            "--model",
-            "mse",
-            "--data",
-            &fixture("diabetes.csv"),
-            "--json",
-        ],
-    );
-    let ev: Value = serde_json::from_str(&stdout).expect("json");
+    let ev = evaluate_json(&dir, "mse", &fixture("diabetes.csv"), &[]);
     assert!((f(&ev["metrics"]["mse"]) - 2859.696).abs() < 0.01, "{ev}");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
@@ -115,15 +70,8 @@ fn exact_lad_matches_the_linear_program_to_1e_4() {
     let dir = temp_dir("exact-lad");
     let s = exact_fit(&dir, "l1");
     let e = &s["exact"];
-    for (j, want) in LAD_WEIGHT.iter().enumerate() {
-        let got = f(&e["weight"][0][j]);
-        assert!(
-            ((got - want) / want).abs() < 1e-4,
-            "{}: {got} vs {want}",
-            s["features"][j]
-        );
-    }
-    assert!(((f(&e["bias"][0]) - LAD_BIAS) / LAD_BIAS).abs() < 1e-4);
+    assert_each_rel("weight", &e["weight"][0], &LAD_WEIGHT, 1e-4);
+    assert_rel("bias", f(&e["bias"][0]), LAD_BIAS, 1e-4);
     assert!((f(&e["train_loss"]) - LAD_MAE).abs() < 1e-4 * LAD_MAE);
     assert!(
         e["iterations"].as_u64().expect("iterations") > 1,
@@ -136,28 +84,15 @@ fn exact_lad_matches_the_linear_program_to_1e_4() {
 fn gradient_descent_reports_its_gap_to_the_optimum() {
     let dir = temp_dir("gap");
     let data = fixture("diabetes.csv");
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--target",
-            "progression",
-            "--epochs",
-            "200",
-            "--lr",
-            "0.1",
-            "--out",
-            "m",
-        ],
-    );
+    let (stdout, _) = Train::new(&data, "progression")
+        .args(&["--epochs", "200", "--lr", "0.1", "--out", "m"])
+        .run(&dir);
     assert!(
         stdout.contains("Exact optimum (least squares (Householder QR in double-double"),
         "{stdout}"
     );
     assert!(stdout.contains("Gradient descent: train loss"), "{stdout}");
-    let s = json(&dir.join("m/summary.json"));
+    let s = summary(&dir, "m");
     let e = &s["exact"];
     let gap = f(&e["gap"]["train"]);
     assert!(
@@ -168,24 +103,9 @@ fn gradient_descent_reports_its_gap_to_the_optimum() {
     assert!(f(&e["param_distance"]) > 0.0);
     assert!(f(&e["seconds"]) >= 0.0);
     // Longer training closes the gap.
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--target",
-            "progression",
-            "--epochs",
-            "3000",
-            "--lr",
-            "0.2",
-            "--out",
-            "n",
-            "--quiet",
-        ],
-    );
-    let longer = json(&dir.join("n/summary.json"));
+    let longer = Train::new(&data, "progression")
+        .args(&["--epochs", "3000", "--lr", "0.2", "--out", "n", "--quiet"])
+        .summary(&dir);
     assert!(
         f(&longer["exact"]["gap"]["train"]) < gap / 10.0,
         "{}",
@@ -202,7 +122,7 @@ fn tutorial_reports_the_perfect_line() {
         stdout.contains("Exact optimum (least absolute deviations"),
         "{stdout}"
     );
-    let s = json(&dir.join("gd/summary.json"));
+    let s = summary(&dir, "gd");
     let e = &s["exact"];
     // The optimum is a perfect fit: w = 0.8, b = 0.2, loss 0.
     assert!(
@@ -231,7 +151,7 @@ fn tutorial_reports_the_perfect_line() {
         "{stdout}"
     );
     assert!(stdout.contains("Final loss: train 0, test 0"), "{stdout}");
-    let s = json(&dir.join("exact/summary.json"));
+    let s = summary(&dir, "exact");
     assert_eq!(s["solver"], "exact");
     assert_eq!(s["history"].as_array().expect("history").len(), 0);
     std::fs::remove_dir_all(dir).expect("cleanup");
@@ -244,49 +164,28 @@ fn rank_deficient_tables_warn_with_column_names() {
     for i in 0..20 {
         csv.push_str(&format!("{i},{i},3,{}\n", 2 * i + 1));
     }
-    std::fs::write(dir.join("t.csv"), csv).expect("write");
-    let (_, stderr) = run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            "t.csv",
-            "--test",
-            "t.csv",
-            "--target",
-            "y",
-            "--no-standardize",
-            "--solver",
-            "exact",
-            "--out",
-            "m",
-        ],
-    );
+    write_file(&dir, "t.csv", &csv);
+    let (_, stderr) = Train::all_rows("t.csv", "y")
+        .args(&["--no-standardize", "--solver", "exact", "--out", "m"])
+        .run(&dir);
     assert!(stderr.contains("column(s) 'c' are constant"), "{stderr}");
     assert!(
         stderr.contains("columns 'a', 'a2' are collinear") && stderr.contains("minimum-norm"),
         "{stderr}"
     );
-    let s = json(&dir.join("m/summary.json"));
+    let s = summary(&dir, "m");
     assert!(
         (f(&s["exact"]["weight"][0][0]) - 1.0).abs() < 1e-9
             && (f(&s["exact"]["weight"][0][1]) - 1.0).abs() < 1e-9
     );
     assert!(f(&s["metrics"]["train"]["mse"]) < 1e-8);
     // Ridge is only for the exact least-squares solver.
-    let out = linreg(
-        &dir,
-        &[
-            "train", "--data", "t.csv", "--target", "y", "--l2", "0.1", "--out", "r",
-        ],
-    );
-    assert!(!out.status.success());
+    let stderr = Train::new("t.csv", "y")
+        .args(&["--l2", "0.1", "--out", "r"])
+        .fails(&dir);
     assert!(
-        text(&out)
-            .1
-            .contains("--l2 applies to --solver exact with --loss mse"),
-        "{}",
-        text(&out).1
+        stderr.contains("--l2 applies to --solver exact with --loss mse"),
+        "{stderr}"
     );
     assert!(!dir.join("r").exists());
     std::fs::remove_dir_all(dir).expect("cleanup");
@@ -297,24 +196,9 @@ fn ridge_shrinks_toward_zero() {
     let dir = temp_dir("ridge");
     let data = fixture("diabetes.csv");
     let fit = |l2: &str, out: &str| {
-        run_ok(
-            &dir,
-            &[
-                "train",
-                "--data",
-                &data,
-                "--target",
-                "progression",
-                "--solver",
-                "exact",
-                "--l2",
-                l2,
-                "--out",
-                out,
-                "--quiet",
-            ],
-        );
-        let s = json(&dir.join(out).join("summary.json"));
+        let s = Train::new(&data, "progression")
+            .args(&["--solver", "exact", "--l2", l2, "--out", out, "--quiet"])
+            .summary(&dir);
         s["exact"]["weight"][0]
             .as_array()
             .expect("w")
@@ -340,7 +224,7 @@ fn a_comparison_that_cannot_be_made_is_a_warning_not_a_failure() {
         stderr.contains("warning: no exact comparison") && stderr.contains("1 rows"),
         "{stderr}"
     );
-    let s = json(&dir.join("o/summary.json"));
+    let s = summary(&dir, "o");
     assert!(s.get("exact").is_none(), "{s}");
     std::fs::remove_dir_all(dir).expect("cleanup");
 }

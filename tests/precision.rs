@@ -4,19 +4,13 @@
 
 mod common;
 
-use common::{f, fixture, json, run_ok, temp_dir};
-use serde_json::Value;
+use common::{evaluate_json, f, fixture, model_json, run_ok, temp_dir, Train};
 
 /// NIST's certified R² for Filip.
 const FILIP_R2: f64 = 0.996_727_416_185_620;
 
 fn evaluate_r2(dir: &std::path::Path, model: &str, data: &str) -> f64 {
-    let (stdout, _) = run_ok(
-        dir,
-        &["evaluate", "--model", model, "--data", data, "--json"],
-    );
-    let v: Value = serde_json::from_str(&stdout).expect("json");
-    f(&v["metrics"]["r2"])
+    f(&evaluate_json(dir, model, data, &[])["metrics"]["r2"])
 }
 
 #[test]
@@ -24,37 +18,16 @@ fn an_f64_model_keeps_the_exact_fit_through_save_evaluate_and_predict() {
     let dir = temp_dir("precision");
     let data = fixture("strd/filip.csv");
     let train = |out: &str, precision: &str| {
-        run_ok(
-            &dir,
-            &[
-                "train",
-                "--data",
-                &data,
-                "--test",
-                &data,
-                "--target",
-                "y",
-                "--solver",
-                "exact",
-                "--polynomial",
-                "10",
-                "--precision",
-                precision,
-                "--quiet",
-                "--out",
-                out,
-            ],
-        )
+        Train::all_rows(&data, "y")
+            .args(&["--solver", "exact", "--polynomial", "10"])
+            .args(&["--precision", precision, "--quiet", "--out", out])
+            .summary(&dir)
     };
-    train("wide", "f64");
+    let s = train("wide", "f64");
     train("narrow", "f32");
-    let meta = json(&dir.join("wide").join("model.json"));
+    let meta = model_json(&dir, "wide");
     assert_eq!(meta["precision"], "f64");
-    assert_eq!(
-        json(&dir.join("narrow").join("model.json"))["precision"],
-        "f32"
-    );
-    let s = json(&dir.join("wide").join("summary.json"));
+    assert_eq!(model_json(&dir, "narrow")["precision"], "f32");
     // The f64 model's own metrics and the saved model's, re-read by `evaluate`. (The metrics
     // read predictions back as f32, 3e-8 on values near 0.8: R² to 7 digits.)
     let r2 = f(&s["metrics"]["train"]["r2"]);
@@ -82,31 +55,19 @@ fn an_f64_model_keeps_the_exact_fit_through_save_evaluate_and_predict() {
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
+/// `train --data diabetes.csv --target progression --precision f64 EXTRA --out m`.
+fn diabetes_f64(extra: &[&str]) -> Train {
+    Train::new(&fixture("diabetes.csv"), "progression")
+        .args(&["--precision", "f64"])
+        .args(extra)
+        .args(&["--out", "m"])
+}
+
 #[test]
 fn gradient_descent_trains_an_f64_model_too() {
     let dir = temp_dir("precision-gd");
-    let data = fixture("diabetes.csv");
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--target",
-            "progression",
-            "--precision",
-            "f64",
-            "--epochs",
-            "200",
-            "--lr",
-            "0.1",
-            "--quiet",
-            "--out",
-            "m",
-        ],
-    );
-    let s = json(&dir.join("m").join("summary.json"));
-    assert_eq!(json(&dir.join("m").join("model.json"))["precision"], "f64");
+    let s = diabetes_f64(&["--epochs", "200", "--lr", "0.1", "--quiet"]).summary(&dir);
+    assert_eq!(model_json(&dir, "m")["precision"], "f64");
     assert!(f(&s["metrics"]["test"]["r2"]) > 0.3, "{}", s["metrics"]);
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
@@ -115,23 +76,7 @@ fn gradient_descent_trains_an_f64_model_too() {
 #[test]
 fn wgpu_refuses_f64_in_one_sentence() {
     let dir = temp_dir("precision-wgpu");
-    let data = fixture("diabetes.csv");
-    let out = common::linreg(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--target",
-            "progression",
-            "--precision",
-            "f64",
-            "--backend",
-            "wgpu",
-            "--out",
-            "m",
-        ],
-    );
+    let out = common::linreg(&dir, &diabetes_f64(&["--backend", "wgpu"]).argv());
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

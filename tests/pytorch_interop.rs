@@ -6,25 +6,15 @@ mod common;
 
 use std::path::Path;
 
-use common::{backends, f, fixture, json, linreg, linreg_cpu, listing, run_ok, temp_dir, text};
+use common::{
+    backends, epoch_lines, evaluate_json, f, fixture, listing, run_ok, run_ok_as_given,
+    run_refused, stdout_json, summary, temp_dir, write_file, Train,
+};
 use serde_json::Value;
 
 /// PyTorch's run of the tutorial from `lr_model_seed42.pth` (the tutorial's saved model).
 fn from_pth_reference() -> Value {
     serde_json::from_str(include_str!("fixtures/pytorch_from_pth_trace.json")).expect("JSON")
-}
-
-/// `Epoch N: Train Loss = a, Test Loss = b` lines of the output.
-fn epoch_lines(stdout: &str) -> Vec<(u64, f64, f64)> {
-    stdout
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("Epoch ")?;
-            let (epoch, rest) = rest.split_once(": Train Loss = ")?;
-            let (train, test) = rest.split_once(", Test Loss = ")?;
-            Some((epoch.parse().ok()?, train.parse().ok()?, test.parse().ok()?))
-        })
-        .collect()
 }
 
 /// The port's acceptance tolerance, as from the built-in start (`tests/tutorial_run.rs`): the
@@ -40,7 +30,7 @@ fn the_tutorial_from_pytorchs_saved_model_reproduces_pytorch() {
     for backend in backends() {
         let tol = TOL;
         let dir = temp_dir(&format!("init-from-{backend}"));
-        let out = linreg(
+        let (stdout, _) = run_ok_as_given(
             &dir,
             &[
                 "--backend",
@@ -53,8 +43,6 @@ fn the_tutorial_from_pytorchs_saved_model_reproduces_pytorch() {
                 "o",
             ],
         );
-        let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{backend}: {stderr}");
         assert!(stdout.contains("loaded from"), "{stdout}");
         let lines = epoch_lines(&stdout);
         assert_eq!(lines.len(), 500, "{backend}");
@@ -74,7 +62,7 @@ fn the_tutorial_from_pytorchs_saved_model_reproduces_pytorch() {
                 "{backend} epoch {epoch}: test loss {test}, PyTorch {want}"
             );
         }
-        let summary = json(&dir.join("o/summary.json"));
+        let summary = summary(&dir, "o");
         // The file's f32 values, exactly, as PyTorch's `.item()` reports them.
         assert_eq!(f(&summary["initial"]["weight"][0][0]), f(&r["init_w"]));
         assert_eq!(f(&summary["initial"]["bias"][0]), f(&r["init_b"]));
@@ -104,9 +92,7 @@ fn tutorial_test_rows(dir: &Path) -> String {
         // Rust prints the shortest text that reads back as the same f32.
         csv.push_str(&format!("{x},{y}\n"));
     }
-    let path = dir.join("test_rows.csv");
-    std::fs::write(&path, csv).expect("write");
-    path.display().to_string()
+    write_file(dir, "test_rows.csv", &csv)
 }
 
 /// The `<name>_pred` columns of a CSV `predict` wrote.
@@ -129,27 +115,39 @@ fn predictions(path: &Path, name: &str) -> Vec<f32> {
         .collect()
 }
 
+/// `CMD --model MODEL --features FEATURES --target TARGET --data DATA EXTRA`: a PyTorch file
+/// names no columns, so the command line does.
+fn with_columns<'a>(
+    cmd: &'a str,
+    model: &'a str,
+    (features, target): (&'a str, &'a str),
+    data: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        cmd,
+        "--model",
+        model,
+        "--features",
+        features,
+        "--target",
+        target,
+    ];
+    args.extend(["--data", data]);
+    args.extend_from_slice(extra);
+    args
+}
+
 #[test]
 fn predictions_from_a_pth_equal_pytorchs_loaded_model() {
     let r = from_pth_reference();
     let dir = temp_dir("predict-pth");
     let data = tutorial_test_rows(&dir);
     let pth = fixture("lr_model_seed42.pth");
+    let columns = ("x", "y");
     let (_, stderr) = run_ok(
         &dir,
-        &[
-            "predict",
-            "--model",
-            &pth,
-            "--features",
-            "x",
-            "--target",
-            "y",
-            "--data",
-            &data,
-            "--output",
-            "p.csv",
-        ],
+        &with_columns("predict", &pth, columns, &data, &["--output", "p.csv"]),
     );
     assert!(stderr.contains("y_pred"), "{stderr}");
     let got = predictions(&dir.join("p.csv"), "y_pred");
@@ -163,20 +161,9 @@ fn predictions_from_a_pth_equal_pytorchs_loaded_model() {
     // evaluate: the mean absolute error of those predictions is PyTorch's test loss.
     let (stdout, _) = run_ok(
         &dir,
-        &[
-            "evaluate",
-            "--model",
-            &pth,
-            "--features",
-            "x",
-            "--target",
-            "y",
-            "--data",
-            &data,
-            "--json",
-        ],
+        &with_columns("evaluate", &pth, columns, &data, &["--json"]),
     );
-    let e: Value = serde_json::from_str(&stdout).expect("json");
+    let e = stdout_json(&stdout);
     assert_eq!(e["rows"], 10);
     assert!((f(&e["metrics"]["mae"]) - f(&r["final_test_loss"])).abs() < 1e-7);
     std::fs::remove_dir_all(dir).expect("cleanup");
@@ -196,9 +183,7 @@ fn three_by_two_table(dir: &Path) -> String {
         let y = |o: usize| b[o] + (0..3).map(|j| w[o][j] * x[j]).sum::<f64>();
         csv.push_str(&format!("{},{},{},{},{}\n", x[0], x[1], x[2], y(0), y(1)));
     }
-    let path = dir.join("t.csv");
-    std::fs::write(&path, csv).expect("write");
-    path.display().to_string()
+    write_file(dir, "t.csv", &csv)
 }
 
 #[test]
@@ -208,39 +193,16 @@ fn a_non_square_pth_and_safetensors_evaluate_and_predict_the_same() {
     let mut all = Vec::new();
     for file in ["pytorch/linear_3x2.pth", "pytorch/linear_3x2.safetensors"] {
         let model = fixture(file);
+        let columns = ("x1,x2,x3", "p,q");
         let (stdout, _) = run_ok(
             &dir,
-            &[
-                "evaluate",
-                "--model",
-                &model,
-                "--features",
-                "x1,x2,x3",
-                "--target",
-                "p,q",
-                "--data",
-                &data,
-                "--json",
-            ],
+            &with_columns("evaluate", &model, columns, &data, &["--json"]),
         );
-        let e: Value = serde_json::from_str(&stdout).expect("json");
+        let e = stdout_json(&stdout);
         // The table is the layer itself: a transposed weight could not fit it.
         assert!(f(&e["metrics"]["mse"]) < 1e-10, "{file}: {e}");
         assert_eq!(f(&e["metrics"]["r2"]), 1.0, "{file}: {e}");
-        let (stdout, _) = run_ok(
-            &dir,
-            &[
-                "predict",
-                "--model",
-                &model,
-                "--features",
-                "x1,x2,x3",
-                "--target",
-                "p,q",
-                "--data",
-                &data,
-            ],
-        );
+        let (stdout, _) = run_ok(&dir, &with_columns("predict", &model, columns, &data, &[]));
         assert!(
             stdout.starts_with("x1,x2,x3,p,q,p_pred,q_pred\n"),
             "{stdout}"
@@ -256,29 +218,16 @@ fn train_starts_from_a_pth() {
     let dir = temp_dir("train-init-from");
     let data = three_by_two_table(&dir);
     let model = fixture("pytorch/linear_3x2.pth");
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
+    let s = Train::new(&data, "p,q")
+        .args(&[
             "--features",
             "x1,x2,x3",
-            "--target",
-            "p,q",
             "--no-standardize",
             "--init-from",
             &model,
-            "--epochs",
-            "1",
-            "--lr",
-            "1e-6",
-            "--out",
-            "o",
-            "--quiet",
-        ],
-    );
-    let s = json(&dir.join("o/summary.json"));
+        ])
+        .args(&["--epochs", "1", "--lr", "1e-6", "--out", "o", "--quiet"])
+        .summary(&dir);
     assert_eq!(
         s["initial"],
         serde_json::json!({"weight": [[0.5, -1.25, 2.0], [0.125, 3.0, -0.75]], "bias": [0.25, -0.5]})
@@ -291,12 +240,9 @@ fn train_starts_from_a_pth() {
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
-/// Runs linreg expecting failure; returns stderr.
+/// Runs linreg expecting failure in one line, not a panic; returns stderr.
 fn fails(dir: &Path, args: &[&str]) -> String {
-    let out = linreg_cpu(dir, args);
-    let (_, stderr) = text(&out);
-    assert!(!out.status.success(), "linreg {args:?} should fail");
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let stderr = run_refused(dir, args);
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     stderr
 }
@@ -312,22 +258,8 @@ fn files_that_do_not_fit_are_refused_in_one_sentence_before_any_output() {
         "{err}"
     );
     assert!(listing(&dir).iter().all(|n| n != "o"), "nothing written");
-    let err = fails(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--features",
-            "x1,x2",
-            "--target",
-            "p",
-            "--init-from",
-            &wide,
-            "--out",
-            "o",
-        ],
-    );
+    let train = Train::new(&data, "p").args(&["--features", "x1,x2", "--init-from", &wide]);
+    let err = fails(&dir, &train.args(&["--out", "o"]).argv());
     assert!(
         err.contains("needs a 2→1 layer (with bias) for the 2 feature(s) and 1 target(s)"),
         "{err}"
@@ -350,17 +282,7 @@ fn files_that_do_not_fit_are_refused_in_one_sentence_before_any_output() {
     );
     let err = fails(
         &dir,
-        &[
-            "predict",
-            "--model",
-            &wide,
-            "--data",
-            &data,
-            "--features",
-            "x1,x2",
-            "--target",
-            "p,q",
-        ],
+        &with_columns("predict", &wide, ("x1,x2", "p,q"), &data, &[]),
     );
     assert!(
         err.contains("--features names 2 column(s) but") && err.contains("has 3 inputs"),
@@ -370,17 +292,7 @@ fn files_that_do_not_fit_are_refused_in_one_sentence_before_any_output() {
     std::fs::create_dir_all(&trained).expect("dir");
     let err = fails(
         &dir,
-        &[
-            "evaluate",
-            "--model",
-            "m",
-            "--data",
-            &data,
-            "--features",
-            "x1",
-            "--target",
-            "p",
-        ],
+        &with_columns("evaluate", "m", ("x1", "p"), &data, &[]),
     );
     assert!(err.contains("names its own, so leave them out"), "{err}");
     std::fs::remove_dir_all(dir).expect("cleanup");
@@ -439,7 +351,7 @@ fn every_run_writes_model_safetensors_in_pytorchs_layout() {
     run_ok(&dir, &["--out", "tut"]);
     let (shape, weight, bias) = read_safetensors(&dir.join("tut/model.safetensors"));
     assert_eq!(shape, [1, 1]);
-    let summary = json(&dir.join("tut/summary.json"));
+    let summary = summary(&dir, "tut");
     assert_eq!(
         (weight.clone(), bias.clone()),
         summary_params(&summary, "final")
@@ -465,55 +377,28 @@ fn every_run_writes_model_safetensors_in_pytorchs_layout() {
 
     // A 3 → 2 model: weight [out, in] holds summary.json's `final` row by row.
     let table = three_by_two_table(&dir);
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &table,
-            "--features",
-            "x1,x2,x3",
-            "--target",
-            "p,q",
-            "--epochs",
-            "20",
-            "--out",
-            "multi",
-            "--quiet",
-        ],
-    );
+    let train = Train::new(&table, "p,q").args(&["--features", "x1,x2,x3", "--epochs", "20"]);
+    let summary = train
+        .clone()
+        .args(&["--out", "multi", "--quiet"])
+        .summary(&dir);
     let (shape, weight, bias) = read_safetensors(&dir.join("multi/model.safetensors"));
     assert_eq!(shape, [2, 3]);
-    let summary = json(&dir.join("multi/summary.json"));
     assert_eq!((weight, bias), summary_params(&summary, "final"));
     // And it loads back into the same model: `evaluate` scores it like the directory.
-    let score = |model: &str, extra: &[&str]| -> Value {
-        let mut args = vec!["evaluate", "--model", model, "--data", &table, "--json"];
-        args.extend_from_slice(extra);
-        serde_json::from_str(&run_ok(&dir, &args).0).expect("json")
-    };
+    let score = |model: &str, extra: &[&str]| evaluate_json(&dir, model, &table, extra);
     let from_dir = score("multi", &[]);
     let no_std = dir.join("multi_raw");
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &table,
-            "--features",
-            "x1,x2,x3",
-            "--target",
-            "p,q",
-            "--epochs",
-            "20",
+    train
+        .args(&[
             "--no-standardize",
             "--lr",
             "0.001",
             "--out",
             "multi_raw",
             "--quiet",
-        ],
-    );
+        ])
+        .run(&dir);
     let raw_dir = score("multi_raw", &[]);
     let raw_file = score(
         &no_std.join("model.safetensors").display().to_string(),

@@ -20,7 +20,7 @@ use std::thread;
 use burn::backend::{Autodiff, NdArray};
 use burn::module::AutodiffModule;
 use burn::tensor::ElementConversion;
-use common::{linreg_cpu, temp_dir, text};
+use common::{epoch_lines, linreg_cpu, temp_dir, text};
 use linreg_data::rng::SplitMix64;
 use linreg_data::{LineSpec, Split};
 use linreg_model::{LinearParams, LrModelConfig};
@@ -208,14 +208,6 @@ fn library_follows_pytorch_from_every_start() {
         .any(|s| s["source"].as_str() == Some("torch.manual_seed(4); nn.Linear(1, 1)")));
 }
 
-/// The numbers in a line like `Epoch 50: Train Loss = 0.058…, Test Loss = 0.068…`.
-fn epoch_line(line: &str) -> Option<(u64, f64, f64)> {
-    let rest = line.strip_prefix("Epoch ")?;
-    let (epoch, rest) = rest.split_once(": Train Loss = ")?;
-    let (train, test) = rest.split_once(", Test Loss = ")?;
-    Some((epoch.parse().ok()?, train.parse().ok()?, test.parse().ok()?))
-}
-
 fn check_binary_run(start: &Value, dir: &std::path::Path) {
     let who = name(start);
     let (w, b) = (
@@ -228,7 +220,7 @@ fn check_binary_run(start: &Value, dir: &std::path::Path) {
     );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{who}: linreg failed:\n{stderr}");
-    let printed: Vec<(u64, f64, f64)> = stdout.lines().filter_map(epoch_line).collect();
+    let printed = epoch_lines(&stdout);
     let logged = start["logged"].as_array().expect("logged");
     assert_eq!(
         printed.len(),

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{f, json, linreg_cpu, listing, run_ok, temp_dir, text};
+use common::{f, generate, listing, run_err, run_ok, summary, temp_dir, Train};
 use serde_json::Value;
 
 /// The page without the embedded plotly.js: what linreg itself wrote.
@@ -42,7 +42,7 @@ fn the_tutorial_run_writes_its_figures_and_numbers() {
     let dir = temp_dir("report-tutorial");
     run_ok(&dir, &["--out", "a"]);
     let html = read(&dir.join("a/report.html"));
-    let summary = json(&dir.join("a/summary.json"));
+    let summary = summary(&dir, "a");
     assert!(html.len() < 5_000_000, "{} bytes", html.len());
     let own = own_part(&html);
     for bad in ["src=", "<link", "url(", "http://", "https://"] {
@@ -132,37 +132,21 @@ fn the_tutorial_run_writes_its_figures_and_numbers() {
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 
-fn generate(dir: &Path, features: &str) {
-    run_ok(
-        dir,
-        &[
-            "generate",
-            "--rows",
-            "300",
-            "--features",
-            features,
-            "--seed",
-            "5",
-            "--output",
-            "d.csv",
-        ],
-    );
+/// `generate --rows 300 --features FEATURES --seed 5 --output d.csv`.
+fn table(dir: &Path, features: usize) {
+    generate(dir, 300, features, &["--seed", "5"], "d.csv");
 }
 
 #[test]
 fn train_and_evaluate_write_diagnostics_and_coefficients() {
     let dir = temp_dir("report-train");
-    generate(&dir, "3");
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "train", "--data", "d.csv", "--target", "y", "--lr", "0.1", "--epochs", "300", "--out",
-            "m",
-        ],
-    );
+    table(&dir, 3);
+    let (stdout, _) = Train::new("d.csv", "y")
+        .args(&["--lr", "0.1", "--epochs", "300", "--out", "m"])
+        .run(&dir);
     assert!(stdout.contains("m/report.html"), "{stdout}");
     let html = read(&dir.join("m/report.html"));
-    let summary = json(&dir.join("m/summary.json"));
+    let summary = summary(&dir, "m");
     assert!(html.contains("<title>linreg train: d.csv → y · linreg report</title>"));
     // 240 training and 60 test rows: predicted against actual, with the diagonal.
     let pva = figure(&html, "fig-pva-0");
@@ -216,12 +200,10 @@ fn train_and_evaluate_write_diagnostics_and_coefficients() {
     assert_eq!(numbers(&pva["data"][0]["x"]).len(), 300);
     assert!(page.contains("linreg evaluate: d.csv"));
     let before = std::fs::read(dir.join("m/report.html")).expect("train report");
-    let out = linreg_cpu(
+    let stderr = run_err(
         &dir,
         &["evaluate", "--model", "m", "--data", "d.csv", "--out", "m"],
     );
-    let (_, stderr) = text(&out);
-    assert!(!out.status.success());
     assert!(
         stderr.contains("--out m is the model's directory"),
         "{stderr}"
@@ -253,13 +235,10 @@ fn train_and_evaluate_write_diagnostics_and_coefficients() {
 #[test]
 fn one_feature_tables_get_the_tutorials_figures_on_the_original_scale() {
     let dir = temp_dir("report-one-feature");
-    generate(&dir, "1");
-    run_ok(
-        &dir,
-        &[
-            "train", "--data", "d.csv", "--target", "y", "--epochs", "50", "--out", "m",
-        ],
-    );
+    table(&dir, 1);
+    Train::new("d.csv", "y")
+        .args(&["--epochs", "50", "--out", "m"])
+        .run(&dir);
     let html = read(&dir.join("m/report.html"));
     let data = figure(&html, "fig-data");
     assert_eq!(data["layout"]["xaxis"]["title"]["text"], "x1");
@@ -286,14 +265,9 @@ fn one_feature_tables_get_the_tutorials_figures_on_the_original_scale() {
 fn an_exact_fit_draws_its_confidence_intervals() {
     let dir = temp_dir("report-inference");
     let data = common::fixture("strd/longley.csv");
-    run_ok(
-        &dir,
-        &[
-            "train", "--data", &data, "--test", &data, "--target", "y", "--solver", "exact",
-            "--out", "m",
-        ],
-    );
-    let summary = json(&dir.join("m/summary.json"));
+    let summary = Train::all_rows(&data, "y")
+        .args(&["--solver", "exact", "--out", "m"])
+        .summary(&dir);
     let html = read(&dir.join("m/report.html"));
     let fig = figure(&html, "fig-coefficients-0");
     let trace = &fig["data"][0];

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{json, linreg_cpu, listing, run_ok, temp_dir, text};
+use common::{generate, listing, run_refused, snapshot, temp_dir, Train};
 use linreg_data::rng::SplitMix64;
 use serde_json::Value;
 
@@ -24,24 +24,8 @@ fn comparable(mut s: Value) -> Value {
 }
 
 fn table(dir: &Path) -> String {
-    run_ok(
-        dir,
-        &[
-            "generate",
-            "--rows",
-            "300",
-            "--features",
-            "3",
-            "--targets",
-            "2",
-            "--noise",
-            "0.5",
-            "--seed",
-            "21",
-            "--output",
-            "t.csv",
-        ],
-    );
+    let options = ["--targets", "2", "--noise", "0.5", "--seed", "21"];
+    generate(dir, 300, 3, &options, "t.csv");
     "t.csv".into()
 }
 
@@ -52,40 +36,20 @@ fn five_random_resumes(name: &str, options: &[&str]) {
     let data = table(&dir);
     let epochs = 24;
     let e = epochs.to_string();
-    let base = [
-        "train",
-        "--data",
-        &data,
-        "--target",
-        "y1,y2",
-        "--epochs",
-        &e,
-        "--log-every",
-        "5",
-        "--quiet",
-    ];
-    let with = |extra: &[&str]| -> Vec<String> {
-        base.iter()
-            .chain(options)
-            .chain(extra)
-            .map(|s| s.to_string())
-            .collect()
-    };
-    let run = |args: Vec<String>| {
-        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-        run_ok(&dir, &refs);
-    };
-    run(with(&[
+    let base = Train::new(&data, "y1,y2")
+        .args(&["--epochs", &e, "--log-every", "5", "--quiet"])
+        .args(options);
+    let run = |extra: &[&str]| base.clone().args(extra).summary(&dir);
+    let full = run(&[
         "--out",
         "full",
         "--checkpoint-every",
         "1",
         "--keep-checkpoints",
         "100",
-    ]));
+    ]);
     let checkpoints = listing(&dir.join("full/checkpoints"));
     assert_eq!(checkpoints.len(), epochs, "{checkpoints:?}");
-    let full = json(&dir.join("full/summary.json"));
     let full_st = std::fs::read(dir.join("full/model.safetensors")).expect("safetensors");
     let full_mpk = std::fs::read(dir.join("full/model.mpk")).expect("mpk");
 
@@ -100,10 +64,9 @@ fn five_random_resumes(name: &str, options: &[&str]) {
     for at in picked {
         let ckpt = format!("full/checkpoints/epoch-{at:09}");
         let out = format!("resumed-{at}");
-        run(with(&["--out", &out, "--resume", &ckpt]));
-        let resumed = json(&dir.join(&out).join("summary.json"));
+        let resumed = run(&["--out", &out, "--resume", &ckpt]);
         assert_eq!(
-            comparable(resumed.clone()),
+            comparable(resumed),
             comparable(full.clone()),
             "{name}: resumed after epoch {at}"
         );
@@ -168,48 +131,17 @@ fn an_f64_run_resumes_bit_identically_in_f64() {
 fn only_the_newest_checkpoints_are_kept() {
     let dir = temp_dir("resume-keep");
     let data = table(&dir);
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--target",
-            "y1",
-            "--features",
-            "x1,x2",
-            "--epochs",
-            "10",
-            "--checkpoint-every",
-            "3",
-            "--out",
-            "o",
-            "--quiet",
-        ],
-    );
+    let train = Train::new(&data, "y1").args(&["--features", "x1,x2", "--epochs", "10"]);
+    train
+        .clone()
+        .args(&["--checkpoint-every", "3", "--out", "o", "--quiet"])
+        .run(&dir);
     assert_eq!(
         listing(&dir.join("o/checkpoints")),
         ["epoch-000000006", "epoch-000000009"]
     );
     // --resume also takes the --out of a run: its newest checkpoint.
-    let (stdout, _) = run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--target",
-            "y1",
-            "--features",
-            "x1,x2",
-            "--epochs",
-            "10",
-            "--out",
-            "o2",
-            "--resume",
-            "o",
-        ],
-    );
+    let (stdout, _) = train.args(&["--out", "o2", "--resume", "o"]).run(&dir);
     assert!(
         stdout.contains("resuming from o/checkpoints/epoch-000000009 after epoch 9 of 10"),
         "{stdout}"
@@ -221,21 +153,9 @@ fn only_the_newest_checkpoints_are_kept() {
 fn a_checkpoint_of_another_run_is_refused() {
     let dir = temp_dir("resume-other");
     let data = table(&dir);
-    let args = [
-        "train", "--data", &data, "--target", "y1", "--epochs", "4", "--out", "o", "--quiet",
-    ];
-    let mut first = args.to_vec();
-    first.extend(["--checkpoint-every", "2"]);
-    run_ok(&dir, &first);
-    let fails = |extra: &[&str]| -> String {
-        let mut all = args.to_vec();
-        all.extend_from_slice(extra);
-        let out = linreg_cpu(&dir, &all);
-        let (_, stderr) = text(&out);
-        assert!(!out.status.success(), "{extra:?} should fail");
-        assert!(!stderr.contains("panicked"), "{stderr}");
-        stderr
-    };
+    let train = Train::new(&data, "y1").args(&["--epochs", "4", "--out", "o", "--quiet"]);
+    train.clone().args(&["--checkpoint-every", "2"]).run(&dir);
+    let fails = |extra: &[&str]| run_refused(&dir, &train.clone().args(extra).argv());
     let err = fails(&["--resume", "o", "--lr", "0.5"]);
     assert!(
         err.contains("belongs to another run") && err.contains("lr 0.01 (the run has 0.5)"),
@@ -264,34 +184,22 @@ fn a_checkpoint_of_another_run_is_refused() {
 fn interrupt(name: &str, signal: &str, want_code: i32) {
     let dir = temp_dir(name);
     let data = table(&dir);
-    let epochs = "2500";
-    let args = [
-        "train",
-        "--data",
-        &data,
-        "--target",
-        "y1,y2",
-        "--epochs",
-        epochs,
-        "--log-every",
-        "500",
-        "--optimizer",
-        "sgd",
-        "--momentum",
-        "0.5",
-    ];
+    let train = |epochs: &str| {
+        Train::new(&data, "y1,y2").args(&[
+            "--epochs",
+            epochs,
+            "--log-every",
+            "500",
+            "--optimizer",
+            "sgd",
+            "--momentum",
+            "0.5",
+        ])
+    };
+    let args = train("2500");
     // An earlier run's files in --out, which the interrupted run must not touch.
-    let mut first = args.to_vec();
-    first[6] = "3"; // --epochs
-    first.extend(["--out", "out", "--quiet"]);
-    run_ok(&dir, &first);
-    let before: Vec<(String, Vec<u8>)> = listing(&dir.join("out"))
-        .into_iter()
-        .map(|f| {
-            let bytes = std::fs::read(dir.join("out").join(&f)).expect("read");
-            (f, bytes)
-        })
-        .collect();
+    train("3").args(&["--out", "out", "--quiet"]).run(&dir);
+    let before = snapshot(&dir.join("out"));
 
     let backend: &[&str] = if cfg!(feature = "ndarray") {
         &["--backend", "ndarray"]
@@ -299,7 +207,7 @@ fn interrupt(name: &str, signal: &str, want_code: i32) {
         &[]
     };
     let mut child = Command::new(env!("CARGO_BIN_EXE_linreg"))
-        .args(args)
+        .args(args.argv())
         .args(["--out", "out"])
         .args(backend)
         .current_dir(&dir)
@@ -344,16 +252,12 @@ fn interrupt(name: &str, signal: &str, want_code: i32) {
 
     // Resumed with the command it printed (here: the same arguments plus --resume), the run
     // ends exactly as an uninterrupted one.
-    let mut resume = args.to_vec();
-    resume.extend(["--out", "out", "--quiet", "--resume", &ckpt]);
-    run_ok(&dir, &resume);
-    let mut straight = args.to_vec();
-    straight.extend(["--out", "straight", "--quiet"]);
-    run_ok(&dir, &straight);
-    assert_eq!(
-        comparable(json(&dir.join("out/summary.json"))),
-        comparable(json(&dir.join("straight/summary.json")))
-    );
+    let resumed = args
+        .clone()
+        .args(&["--out", "out", "--quiet", "--resume", &ckpt])
+        .summary(&dir);
+    let straight = args.args(&["--out", "straight", "--quiet"]).summary(&dir);
+    assert_eq!(comparable(resumed), comparable(straight));
     std::fs::remove_dir_all(dir).expect("cleanup");
 }
 

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{f, fixture, json, linreg_cpu, run_ok, temp_dir};
+use common::{evaluate_json, f, fixture, json, model_json, run_ok, temp_dir, write_file, Train};
 use serde_json::Value;
 
 fn lre(est: f64, cert: f64) -> f64 {
@@ -30,20 +30,17 @@ fn every_strd_table_in_one_command_each() {
     for (name, s) in spec["datasets"].as_object().expect("datasets") {
         let data = fixture(&format!("strd/{name}.csv"));
         let degree = s["degree"].as_u64().map(|d| d.to_string());
-        let mut args = vec![
-            "train", "--data", &data, "--test", &data, "--target", "y", "--solver", "exact",
-            "--quiet", "--out", name,
-        ];
+        let mut train =
+            Train::all_rows(&data, "y").args(&["--solver", "exact", "--quiet", "--out", name]);
         if let Some(d) = &degree {
             if d != "1" {
-                args.extend(["--polynomial", d]);
+                train = train.args(&["--polynomial", d]);
             }
         }
         if s["intercept"] == Value::Bool(false) {
-            args.push("--no-intercept");
+            train = train.args(&["--no-intercept"]);
         }
-        run_ok(&dir, &args);
-        let summary = json(&dir.join(name).join("summary.json"));
+        let summary = train.summary(&dir);
         let inf = &summary["inference"];
         let coefs = inf["coefficients"].as_array().expect("coefficients");
         let cert = s["coefficients"].as_array().unwrap();
@@ -66,7 +63,7 @@ fn every_strd_table_in_one_command_each() {
         );
         assert!(lre(f(&inf["r2"]), f(&s["r2"])) >= 12.0, "{name} R²");
         // model.json and original_units keep the f64 coefficients with every digit.
-        let meta = json(&dir.join(name).join("model.json"));
+        let meta = model_json(&dir, name);
         let o = usize::from(intercept);
         for (j, w) in meta["exact"]["weight"][0]
             .as_array()
@@ -88,29 +85,10 @@ fn every_strd_table_in_one_command_each() {
 fn filip_warns_of_near_collinearity_with_the_condition_number_and_columns() {
     let dir = temp_dir("strd-filip");
     let data = fixture("strd/filip.csv");
-    let out = linreg_cpu(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--target",
-            "y",
-            "--solver",
-            "exact",
-            "--polynomial",
-            "10",
-            "--train-fraction",
-            "0.99",
-            "--out",
-            "filip",
-        ],
-    );
-    assert!(out.status.success());
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    let (stdout, stderr) = Train::new(&data, "y")
+        .args(&["--solver", "exact", "--polynomial", "10"])
+        .args(&["--train-fraction", "0.99", "--out", "filip"])
+        .run(&dir);
     assert!(
         stderr.contains("nearly collinear")
             && stderr.contains("e9 with unit-length")
@@ -142,29 +120,11 @@ fn weights_and_robust_errors_reach_the_table_and_bad_combinations_are_refused() 
             format!(",{i}\n")
         });
     }
-    std::fs::write(dir.join("lw.csv"), csv).unwrap();
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            "lw.csv",
-            "--test",
-            "lw.csv",
-            "--target",
-            "y",
-            "--weights",
-            "w",
-            "--solver",
-            "exact",
-            "--robust",
-            "hc2",
-            "--quiet",
-            "--out",
-            "m",
-        ],
-    );
-    let s = json(&dir.join("m").join("summary.json"));
+    write_file(&dir, "lw.csv", &csv);
+    let s = Train::all_rows("lw.csv", "y")
+        .args(&["--weights", "w", "--solver", "exact", "--robust", "hc2"])
+        .args(&["--quiet", "--out", "m"])
+        .summary(&dir);
     let refs = json(std::path::Path::new(&fixture("strd/statsmodels.json")));
     let r = &refs["statsmodels"]["longley_weighted"]["HC2"];
     assert_eq!(s["inference"]["covariance_type"], "HC2");
@@ -189,11 +149,10 @@ fn weights_and_robust_errors_reach_the_table_and_bad_combinations_are_refused() 
         vec!["--solver", "exact", "--weights", "y"],
         vec!["--solver", "exact", "--polynomial", "3"], // six features
     ] {
-        let mut args = vec!["train", "--data", "lw.csv", "--target", "y", "--out", "bad"];
-        args.extend(bad.iter().copied());
-        let out = linreg_cpu(&dir, &args);
-        assert!(!out.status.success(), "{bad:?} accepted");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = Train::new("lw.csv", "y")
+            .args(&["--out", "bad"])
+            .args(&bad)
+            .fails(&dir);
         assert!(
             err.starts_with("error: ") && err.lines().count() == 1,
             "{err}"
@@ -207,31 +166,11 @@ fn weights_and_robust_errors_reach_the_table_and_bad_combinations_are_refused() 
 fn a_polynomial_model_is_applied_by_evaluate_and_predict() {
     let dir = temp_dir("strd-poly");
     let data = fixture("strd/wampler1.csv");
-    run_ok(
-        &dir,
-        &[
-            "train",
-            "--data",
-            &data,
-            "--test",
-            &data,
-            "--target",
-            "y",
-            "--solver",
-            "exact",
-            "--polynomial",
-            "5",
-            "--no-standardize",
-            "--quiet",
-            "--out",
-            "w1",
-        ],
-    );
-    let (stdout, _) = run_ok(
-        &dir,
-        &["evaluate", "--model", "w1", "--data", &data, "--json"],
-    );
-    let ev: Value = serde_json::from_str(&stdout).unwrap();
+    Train::all_rows(&data, "y")
+        .args(&["--solver", "exact", "--polynomial", "5"])
+        .args(&["--no-standardize", "--quiet", "--out", "w1"])
+        .run(&dir);
+    let ev = evaluate_json(&dir, "w1", &data, &[]);
     // y up to 3.4e6 in f32: the model reproduces it to f32 rounding.
     assert!(f(&ev["metrics"]["r2"]) > 0.999_999, "{ev}");
     let (stdout, _) = run_ok(&dir, &["predict", "--model", "w1", "--data", &data]);
@@ -243,14 +182,9 @@ fn a_polynomial_model_is_applied_by_evaluate_and_predict() {
 fn several_targets_give_a_list_of_tables_each_naming_its_target() {
     let dir = temp_dir("strd-multi");
     let data = fixture("strd/longley.csv");
-    run_ok(
-        &dir,
-        &[
-            "train", "--data", &data, "--test", &data, "--target", "y,x6", "--solver", "exact",
-            "--quiet", "--out", "m",
-        ],
-    );
-    let s = json(&dir.join("m").join("summary.json"));
+    let s = Train::all_rows(&data, "y,x6")
+        .args(&["--solver", "exact", "--quiet", "--out", "m"])
+        .summary(&dir);
     let tables = s["inference"].as_array().expect("a list for two targets");
     assert_eq!(tables.len(), 2);
     assert_eq!(

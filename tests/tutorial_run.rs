@@ -3,37 +3,21 @@
 
 mod common;
 
-use common::{assert_close, backends, linreg, listing, reference, temp_dir, text};
+use common::{
+    assert_close, backends, epoch_lines, f, json, listing, reference, run_ok_as_given, summary,
+    temp_dir,
+};
 use serde_json::Value;
 
 /// The acceptance tolerance of the port: every logged loss and final parameter within 1e-6.
 const TOL: f64 = 1e-6;
-
-/// `Epoch N: Train Loss = a, Test Loss = b` lines of the output.
-fn epoch_lines(stdout: &str) -> Vec<(u64, f64, f64)> {
-    stdout
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix("Epoch ")?;
-            let (epoch, rest) = rest.split_once(": Train Loss = ")?;
-            let (train, test) = rest.split_once(", Test Loss = ")?;
-            Some((epoch.parse().ok()?, train.parse().ok()?, test.parse().ok()?))
-        })
-        .collect()
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().expect("a number")
-}
 
 #[test]
 fn tutorial_run_matches_pytorch_and_writes_every_file() {
     let r = reference();
     for backend in backends() {
         let dir = temp_dir(&format!("tutorial-{backend}"));
-        let out = linreg(&dir, &["--backend", backend]);
-        let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{backend}: {stderr}");
+        let (stdout, _) = run_ok_as_given(&dir, &["--backend", backend]);
 
         // The printed log, line for line.
         let lines = epoch_lines(&stdout);
@@ -69,49 +53,37 @@ fn tutorial_run_matches_pytorch_and_writes_every_file() {
 
         // summary.json
         let art = dir.join("artifacts");
-        let summary: Value =
-            serde_json::from_slice(&std::fs::read(art.join("summary.json")).expect("summary"))
-                .expect("json");
+        let summary = json(&art.join("summary.json"));
         assert_eq!(summary["backend"], backend);
         assert_eq!(summary["epochs"], 500);
         assert_eq!(summary["lr"], 0.01);
         assert_eq!(summary["seed"], Value::Null);
-        assert_close(
-            "initial w",
-            f(&summary["initial"]["weight"][0][0]),
-            f(&r["init_w"]),
-            0.0,
-        );
-        assert_close(
-            "initial b",
-            f(&summary["initial"]["bias"][0]),
-            f(&r["init_b"]),
-            0.0,
-        );
-        assert_close(
-            "final w",
-            f(&summary["final"]["weight"][0][0]),
-            f(&r["final_w"]),
-            TOL,
-        );
-        assert_close(
-            "final b",
-            f(&summary["final"]["bias"][0]),
-            f(&r["final_b"]),
-            TOL,
-        );
-        assert_close(
-            "final train loss",
-            f(&summary["train_loss"]),
-            f(&r["final_train_loss"]),
-            TOL,
-        );
-        assert_close(
-            "final test loss",
-            f(&summary["test_loss"]),
-            f(&r["final_test_loss"]),
-            TOL,
-        );
+        // (what, summary.json's value, PyTorch's, tolerance)
+        for (what, got, want, tol) in [
+            (
+                "initial w",
+                &summary["initial"]["weight"][0][0],
+                "init_w",
+                0.0,
+            ),
+            ("initial b", &summary["initial"]["bias"][0], "init_b", 0.0),
+            ("final w", &summary["final"]["weight"][0][0], "final_w", TOL),
+            ("final b", &summary["final"]["bias"][0], "final_b", TOL),
+            (
+                "final train loss",
+                &summary["train_loss"],
+                "final_train_loss",
+                TOL,
+            ),
+            (
+                "final test loss",
+                &summary["test_loss"],
+                "final_test_loss",
+                TOL,
+            ),
+        ] {
+            assert_close(what, f(got), f(&r[want]), tol);
+        }
         let history = summary["history"].as_array().expect("history");
         assert_eq!(history.len(), 10);
         for (h, want) in history.iter().zip(logged) {
@@ -175,9 +147,7 @@ fn tutorial_run_matches_pytorch_and_writes_every_file() {
                 && loss.contains("Testing Loss")
                 && loss.contains("Epochs")
         );
-        let meta: Value =
-            serde_json::from_slice(&std::fs::read(art.join("model.json")).expect("model.json"))
-                .expect("json");
+        let meta = json(&art.join("model.json"));
         assert_eq!(meta["config"]["d_input"], 1);
         assert_eq!(meta["config"]["d_output"], 1);
         assert_eq!(meta["format"], "linreg-model");
@@ -191,12 +161,10 @@ fn every_epoch_train_loss_matches_pytorch() {
     let trace = r["trace"].as_array().expect("trace");
     for backend in backends() {
         let dir = temp_dir(&format!("every-epoch-{backend}"));
-        let out = linreg(
+        let (stdout, _) = run_ok_as_given(
             &dir,
             &["--backend", backend, "--log-every", "1", "--out", "o"],
         );
-        let (stdout, stderr) = text(&out);
-        assert!(out.status.success(), "{stderr}");
         let lines = epoch_lines(&stdout);
         assert_eq!(lines.len(), 500);
         for ((epoch, train, _), want) in lines.iter().zip(trace) {
@@ -214,7 +182,7 @@ fn every_epoch_train_loss_matches_pytorch() {
 #[test]
 fn options_change_the_run() {
     let dir = temp_dir("options");
-    let out = linreg(
+    let (stdout, _) = run_ok_as_given(
         &dir,
         &[
             "--epochs",
@@ -239,13 +207,9 @@ fn options_change_the_run() {
             "o",
         ],
     );
-    let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stderr}");
     assert!(stdout.contains("7 training rows, 3 test rows"), "{stdout}");
     assert_eq!(epoch_lines(&stdout).len(), 2);
-    let summary: Value =
-        serde_json::from_slice(&std::fs::read(dir.join("o/summary.json")).expect("summary"))
-            .expect("json");
+    let summary = summary(&dir, "o");
     assert_eq!(summary["epochs"], 20);
     assert_eq!(summary["initial"]["weight"][0][0], 0.0);
     // Hand computation of the first step from w = b = 0: every prediction (0) is below its
@@ -265,24 +229,18 @@ fn seeded_runs_are_reproducible() {
     let dir = temp_dir("seeded");
     let backend = backends()[0];
     let run = |out: &str| {
-        let o = linreg(
-            &dir,
-            &[
-                "--backend",
-                backend,
-                "--seed",
-                "7",
-                "--epochs",
-                "5",
-                "--out",
-                out,
-            ],
-        );
-        assert!(o.status.success(), "{}", text(&o).1);
-        let s: Value =
-            serde_json::from_slice(&std::fs::read(dir.join(out).join("summary.json")).expect("s"))
-                .expect("json");
-        s
+        let args = [
+            "--backend",
+            backend,
+            "--seed",
+            "7",
+            "--epochs",
+            "5",
+            "--out",
+            out,
+        ];
+        run_ok_as_given(&dir, &args);
+        summary(&dir, out)
     };
     let (a, b) = (run("a"), run("b"));
     assert_eq!(a["initial"], b["initial"]);

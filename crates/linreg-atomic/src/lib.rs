@@ -178,8 +178,16 @@ mod tests {
         let unwritable = dir.join("missing-dir").join("a.json");
         let (i, _) = write_all(&[(&first, b"new"), (&unwritable, b"{}")]).unwrap_err();
         assert_eq!(i, 1);
-        assert_eq!(fs::read(&first).unwrap(), b"old", "the first file is untouched");
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            fs::read(&first).unwrap(),
+            b"old",
+            "the first file is untouched"
+        );
+        assert_eq!(
+            fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
         write_all(&[(&first, b"new"), (&dir.join("b"), b"b")]).unwrap();
         assert_eq!(fs::read(&first).unwrap(), b"new");
         fs::remove_dir_all(dir).unwrap();

@@ -6,8 +6,9 @@
 //! [`moments`] runs the query on a cluster (`df://HOST:50050`) or, without one, on a scheduler
 //! and an executor started inside this process (Ballista's standalone mode). A cluster's
 //! scheduler and executors must know the aggregate: start them with this crate's
-//! `linreg-scheduler` and `linreg-executor` binaries (Ballista's own, plus the aggregate;
-//! [`scheduler_session`] and [`executor_registry`] are what they add). The table's paths must be
+//! `linreg-scheduler` and `linreg-executor` binaries (built by the `linreg` package's `ballista`
+//! feature: Ballista's own processes, plus the aggregate; [`Scheduler`] and [`Executor`] are
+//! what they run, [`scheduler_session`] and [`executor_registry`] what they add). The table's paths must be
 //! readable by every executor (a shared file system, or an object store URL).
 //!
 //! ```no_run
@@ -105,4 +106,74 @@ pub fn init_logging(level: &str, thread_info: bool) {
         .with_thread_ids(thread_info)
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .init();
+}
+
+/// The options of Ballista's own `ballista-executor` (`--scheduler-host`, `--bind-port`,
+/// `--work-dir`, …), for a binary to parse.
+pub use ballista_executor::config::Config as ExecutorOptions;
+/// The options of Ballista's own `ballista-scheduler` (`--bind-host`, `--bind-port`,
+/// `--external-host`, …), for a binary to parse.
+pub use ballista_scheduler::config::Config as SchedulerOptions;
+
+/// A Ballista scheduler that knows linreg's aggregates, ready to run.
+pub struct Scheduler {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    config: ballista_scheduler::config::SchedulerConfig,
+}
+
+impl Scheduler {
+    /// Checks the options and sets up logging; [`Scheduler::run`] serves.
+    pub fn new(opt: SchedulerOptions) -> ballista_core::error::Result<Self> {
+        init_logging(&opt.log_level_setting, opt.print_thread_info);
+        let addr = format!("{}:{}", opt.bind_host, opt.bind_port)
+            .parse()
+            .map_err(|e: std::net::AddrParseError| {
+                ballista_core::error::BallistaError::Configuration(format!(
+                    "--bind-host {} --bind-port {}: {e}",
+                    opt.bind_host, opt.bind_port
+                ))
+            })?;
+        let config: ballista_scheduler::config::SchedulerConfig = opt.try_into()?;
+        let config = config.with_override_session_builder(Arc::new(scheduler_session));
+        Ok(Self { addr, config })
+    }
+
+    /// Serves until the process ends.
+    pub fn run(self) -> ballista_core::error::Result<()> {
+        use ballista_scheduler::cluster::BallistaCluster;
+        runtime()?.block_on(async {
+            let cluster = BallistaCluster::new_from_config(&self.config).await?;
+            ballista_scheduler::scheduler_process::start_server(
+                cluster,
+                self.addr,
+                Arc::new(self.config),
+            )
+            .await
+        })
+    }
+}
+
+/// A Ballista executor that knows linreg's aggregates, ready to run.
+pub struct Executor {
+    /// Its configuration (ports, scheduler).
+    pub config: ballista_executor::executor_process::ExecutorProcessConfig,
+}
+
+impl Executor {
+    /// Checks the options and sets up logging; [`Executor::run`] serves.
+    pub fn new(opt: ExecutorOptions) -> ballista_core::error::Result<Self> {
+        let mut config: ballista_executor::executor_process::ExecutorProcessConfig =
+            opt.try_into()?;
+        config.override_function_registry = Some(Arc::new(executor_registry()));
+        init_logging(&config.special_mod_log_level, config.print_thread_info);
+        Ok(Self { config })
+    }
+
+    /// Serves until the process ends.
+    pub fn run(self) -> ballista_core::error::Result<()> {
+        runtime()?.block_on(async {
+            ballista_executor::executor_process::start_executor_process(Arc::new(self.config)).await
+        })
+    }
 }

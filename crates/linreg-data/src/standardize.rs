@@ -118,9 +118,15 @@ mod tests {
         let (w, b) = s.to_model_units(&[vec![3.0, -2.0]], &[1.0]);
         // On standardized z: 3·(0.5 z1 + 2) − 2·(4 z2 − 1) + 1 = 1.5 z1 − 8 z2 + 9.
         assert_eq!((w.clone(), b.clone()), (vec![vec![1.5, -8.0]], vec![9.0]));
-        assert_eq!(s.to_original_units(&w, &b), (vec![vec![3.0, -2.0]], vec![1.0]));
+        assert_eq!(
+            s.to_original_units(&w, &b),
+            (vec![vec![3.0, -2.0]], vec![1.0])
+        );
         // Without an intercept only the weights scale.
-        assert_eq!(s.to_model_units(&[vec![3.0, -2.0]], &[]).0, vec![vec![1.5, -8.0]]);
+        assert_eq!(
+            s.to_model_units(&[vec![3.0, -2.0]], &[]).0,
+            vec![vec![1.5, -8.0]]
+        );
     }
 
     #[test]

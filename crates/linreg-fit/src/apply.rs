@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::*;
 use burn::tensor::Element;
+use linreg_atomic::AtomicFile;
 use linreg_data::{table::write_with_columns, Columns, CsvError, Matrix, Table};
 use linreg_io::{IoError, ParquetWriter, ScanOptions, Selection, Source, WriteOptions};
 use linreg_model::LrModel;
-use linreg_atomic::AtomicFile;
 use linreg_store::{write_atomic, ModelMeta};
 use linreg_stream::{Part, RowSplit, Rows};
 use linreg_train::{predict as forward, to_tensor, LossKind, Metrics};
@@ -204,7 +204,10 @@ fn streamable(spec: &ApplySpec, meta: &ModelMeta) -> Result<()> {
 }
 
 /// `evaluate` in one parallel pass over the table, in f64, in bounded memory.
-fn evaluate_streamed<B: Backend>(spec: &ApplySpec, loaded: LoadedModel<B>) -> Result<Evaluation<B>> {
+fn evaluate_streamed<B: Backend>(
+    spec: &ApplySpec,
+    loaded: LoadedModel<B>,
+) -> Result<Evaluation<B>> {
     let meta = &loaded.meta;
     streamable(spec, meta)?;
     let source = crate::sources::open(&spec.table.data, &spec.table.csv)?;
@@ -279,7 +282,11 @@ pub struct Prediction {
 }
 
 /// Appends the predictions of the model of `spec` to the rows of its table, into `sink`.
-pub fn predict<B: Backend>(spec: &ApplySpec, sink: &PredictSink, device: &B::Device) -> Result<Prediction> {
+pub fn predict<B: Backend>(
+    spec: &ApplySpec,
+    sink: &PredictSink,
+    device: &B::Device,
+) -> Result<Prediction> {
     if linreg_store::precision_of::<B>() == "f64" {
         predict_as::<B, f64>(spec, sink, device)
     } else {
@@ -294,13 +301,20 @@ fn predict_as<B: Backend, T: linreg_io::Element + Element>(
 ) -> Result<Prediction> {
     let parquet_out = matches!(sink, PredictSink::File(p) if is_parquet_name(p));
     let table = &spec.table;
-    if parquet_out || !crate::sources::plain_csv_that_fits(&table.data, &table.csv, table.memory_limit)? {
+    if parquet_out
+        || !crate::sources::plain_csv_that_fits(&table.data, &table.csv, table.memory_limit)?
+    {
         return predict_streamed::<B, T>(spec, sink, device);
     }
     let loaded = load_model::<B>(spec, device)?;
     let t = read::<T>(spec, &loaded.meta, false)?;
     let pred: Matrix = forward(&loaded.model, &t.data.x, device);
-    let names: Vec<String> = loaded.meta.targets.iter().map(|t| format!("{t}_pred")).collect();
+    let names: Vec<String> = loaded
+        .meta
+        .targets
+        .iter()
+        .map(|t| format!("{t}_pred"))
+        .collect();
     let written = match sink {
         PredictSink::File(path) => {
             let mut buffer = Vec::new();
@@ -389,9 +403,18 @@ impl Sink {
                     unreachable!("not CSV")
                 };
                 let pred_cols: Vec<Vec<T>> = (0..pred.cols())
-                    .map(|t| pred.column_values(t).into_iter().map(|v| T::from_f64(f64::from(v))).collect())
+                    .map(|t| {
+                        pred.column_values(t)
+                            .into_iter()
+                            .map(|v| T::from_f64(f64::from(v)))
+                            .collect()
+                    })
                     .collect();
-                let all: Vec<&[T]> = cols.iter().copied().chain(pred_cols.iter().map(|c| &c[..])).collect();
+                let all: Vec<&[T]> = cols
+                    .iter()
+                    .copied()
+                    .chain(pred_cols.iter().map(|c| &c[..]))
+                    .collect();
                 Ok(w.write_columns::<T>(&all)?)
             }
         }
@@ -408,7 +431,11 @@ impl Sink {
 }
 
 /// One chunk's rows as CSV: the input columns, then the predictions.
-fn csv_rows<T: linreg_io::Element>(out: &mut dyn Write, cols: &[&[T]], pred: &Matrix) -> Result<()> {
+fn csv_rows<T: linreg_io::Element>(
+    out: &mut dyn Write,
+    cols: &[&[T]],
+    pred: &Matrix,
+) -> Result<()> {
     let k = pred.cols();
     let mut line = String::new();
     for r in 0..pred.rows() {
@@ -417,7 +444,10 @@ fn csv_rows<T: linreg_io::Element>(out: &mut dyn Write, cols: &[&[T]], pred: &Ma
             line.push_str(&c[r].to_string());
             line.push(',');
         }
-        let values: Vec<String> = pred.values()[r * k..(r + 1) * k].iter().map(f32::to_string).collect();
+        let values: Vec<String> = pred.values()[r * k..(r + 1) * k]
+            .iter()
+            .map(f32::to_string)
+            .collect();
         line.push_str(&values.join(","));
         line.push('\n');
         match out.write_all(line.as_bytes()) {
@@ -449,7 +479,11 @@ fn predict_streamed<B: Backend, T: linreg_io::Element + Element>(
     let LoadedModel { model, meta } = load_model::<B>(spec, device)?;
     streamable(spec, &meta)?;
     let source = crate::sources::open(&spec.table.data, &spec.table.csv)?;
-    let selected = source.select(&Selection::new(Vec::new(), Some(meta.features.clone()), None))?;
+    let selected = source.select(&Selection::new(
+        Vec::new(),
+        Some(meta.features.clone()),
+        None,
+    ))?;
     let standardizer = meta.standardizer();
     let pred_names: Vec<String> = meta.targets.iter().map(|t| format!("{t}_pred")).collect();
     let names: Vec<String> = meta.features.iter().chain(&pred_names).cloned().collect();

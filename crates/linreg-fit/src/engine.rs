@@ -64,7 +64,9 @@ fn sniffed_delimiter(part: &Part<'_>) -> Result<u8> {
         source,
     })?;
     let header = text.split(|&b| b == b'\n').next().unwrap_or_default();
-    Ok(linreg_data::table::sniff_delimiter(&String::from_utf8_lossy(header)))
+    Ok(linreg_data::table::sniff_delimiter(
+        &String::from_utf8_lossy(header),
+    ))
 }
 
 #[cfg(feature = "ballista")]

@@ -277,10 +277,12 @@ pub fn least_squares_statistical(
     let robust = match spec.solver {
         Solver::Exact { robust: Some(kind) } if solution.stats.is_some() => {
             // The sandwich needs the design rows themselves (powers included).
-            let powers = data
-                .polynomial
-                .as_ref()
-                .map(|p| (p.degree, linreg_solve::polynomial_features(raw.x.values(), p.degree)));
+            let powers = data.polynomial.as_ref().map(|p| {
+                (
+                    p.degree,
+                    linreg_solve::polynomial_features(raw.x.values(), p.degree),
+                )
+            });
             let design = match &powers {
                 Some((degree, values)) => View::new(raw.x.rows(), *degree, values)?,
                 None => x,
@@ -321,7 +323,12 @@ pub fn least_squares_statistical(
 
 /// Warns of constant and collinear columns, named, when the solver found the design
 /// rank-deficient; `inference`: whether an inference table would have been given otherwise.
-pub(crate) fn warn_rank(fit: &Fit, features: &[String], inference: bool, observer: &mut dyn Observer) {
+pub(crate) fn warn_rank(
+    fit: &Fit,
+    features: &[String],
+    inference: bool,
+    observer: &mut dyn Observer,
+) {
     let Some(rd) = &fit.rank_deficiency else {
         return;
     };
@@ -351,4 +358,3 @@ pub(crate) fn warn_rank(fit: &Fit, features: &[String], inference: bool, observe
         ));
     }
 }
-

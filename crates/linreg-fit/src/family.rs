@@ -43,7 +43,9 @@ impl Family {
             (LossKind::Mse, Method::Qr, false) => {
                 "least squares (Householder QR in double-double arithmetic)"
             }
-            (LossKind::Mse, Method::Qr, true) => "ridge (Householder QR in double-double arithmetic)",
+            (LossKind::Mse, Method::Qr, true) => {
+                "ridge (Householder QR in double-double arithmetic)"
+            }
             (LossKind::Mse, _, false) => "least squares (one-pass moments, Cholesky)",
             (LossKind::Mse, _, true) => "ridge (one-pass moments, Cholesky)",
         }

@@ -42,15 +42,13 @@ mod result;
 mod sources;
 mod spec;
 
-pub use apply::{
-    evaluate, load_model, predict, Evaluation, LoadedModel, PredictSink, Prediction,
-};
+pub use apply::{evaluate, load_model, predict, Evaluation, LoadedModel, PredictSink, Prediction};
 pub use exact::{
     compare_if, report, solve, standardized_params, trained_from_exact, Exact, Statistical,
     AUTO_CELLS,
 };
 pub use family::{Family, Penalty};
-pub use memory::{fit_in_memory, initial_params, init_description, start_gd, GdStart};
+pub use memory::{fit_in_memory, init_description, initial_params, start_gd, GdStart};
 pub use outofcore::{check_width, Engine, FirstPass, OutOfCore, SAMPLE_ROWS};
 pub use prepare::{prepare, Prepared, Raw};
 pub use result::{Fit, FitStatistics};

@@ -158,7 +158,10 @@ pub fn fit_in_memory<B: FusedAutodiffBackend>(
     checkpoints: &mut dyn Checkpointer<B>,
 ) -> Result<Fit<B>> {
     let GdStart {
-        model, run, resumed, ..
+        model,
+        run,
+        resumed,
+        ..
     } = start;
     let (trained, exact, solved, statistics) = match spec.solver {
         Solver::Gd { compare_exact } => {

@@ -12,8 +12,8 @@ use linreg_model::{LinearParams, LrModel};
 use linreg_solve::{Inference, Method, Moments};
 use linreg_store::{ExactReport, Pair, ParamsJson, Rows};
 use linreg_stream::{
-    moments_pass, scores, standardize, standardizer, train_on_moments, train_streamed, MemoryBudget,
-    MomentsPass, Part, RowSplit, Rows as Which, StreamPlan,
+    moments_pass, scores, standardize, standardizer, train_on_moments, train_streamed,
+    MemoryBudget, MomentsPass, Part, RowSplit, Rows as Which, StreamPlan,
 };
 use linreg_train::{FusedAutodiffBackend, LossKind, Metrics, Trained};
 
@@ -165,7 +165,9 @@ impl OutOfCore {
     pub fn first_pass(&self, spec: &FitSpec) -> Result<FirstPass> {
         let start = Instant::now();
         let part = self.part();
-        let columns = (part.features() + part.targets() + usize::from(self.selected.weights().is_some())) as u64;
+        let columns = (part.features()
+            + part.targets()
+            + usize::from(self.selected.weights().is_some())) as u64;
         let filter = crate::engine::filter(&spec.route);
         let mut pass = match self.engine {
             Engine::Stream => moments_pass(&part, &self.scan)?,
@@ -180,14 +182,22 @@ impl OutOfCore {
             pass.test = t.train;
         }
         if pass.train.plain.rows() == 0 {
-            let matching = if filter.is_some() { " matching --where" } else { "" };
+            let matching = if filter.is_some() {
+                " matching --where"
+            } else {
+                ""
+            };
             return Err(FitError::Input(format!(
                 "{} has no training rows{matching}",
                 spec.table.data.display()
             )));
         }
         let rows = pass.train.plain.rows() + pass.test.plain.rows();
-        let bytes = if self.source.stored_as::<f32>(&self.selected) { 4 } else { 8 };
+        let bytes = if self.source.stored_as::<f32>(&self.selected) {
+            4
+        } else {
+            8
+        };
         Ok(FirstPass {
             pass,
             seconds: start.elapsed().as_secs_f64(),
@@ -215,17 +225,32 @@ impl OutOfCore {
         }
         let model = crate::memory::seeded_model::<B>(spec, features.len(), targets.len(), device)?;
         let initial = ParamsJson::from(model.params_as::<f64>());
-        let moments = Solve { spec, pass, standardizer: standardizer.as_ref(), features, targets };
+        let moments = Solve {
+            spec,
+            pass,
+            standardizer: standardizer.as_ref(),
+            features,
+            targets,
+        };
         let (trained, exact, solved, statistics) = match spec.solver {
             Solver::Exact { .. } => {
                 let st = moments.exact(observer)?;
-                let model = model.valid().with_params(&crate::exact::params(&st.exact))?;
+                let model = model
+                    .valid()
+                    .with_params(&crate::exact::params(&st.exact))?;
                 let trained = moments.trained(model, &st);
                 let report = moments.report(&st, &trained, &crate::exact::params(&st.exact));
                 (trained, Some(report), Some(st.exact.clone()), Some(st))
             }
             Solver::Gd { .. } => {
-                let trained = self.gradient_descent(spec, first, model, standardizer.as_ref(), device, observer)?;
+                let trained = self.gradient_descent(
+                    spec,
+                    first,
+                    model,
+                    standardizer.as_ref(),
+                    device,
+                    observer,
+                )?;
                 // The exact MSE optimum costs nothing more: the moments are there.
                 let report = (spec.train_config().loss == LossKind::Mse)
                     .then(|| moments.exact(observer))
@@ -351,7 +376,9 @@ impl OutOfCore {
             }),
             Err(e) => {
                 let why = crate::exact::chain(&e);
-                observer.warn(&format!("warning: no sample of the rows for the figures: {why}"));
+                observer.warn(&format!(
+                    "warning: no sample of the rows for the figures: {why}"
+                ));
                 None
             }
         }
@@ -451,7 +478,12 @@ fn row_split(
             "--train-fraction = {f} is invalid: expected a number strictly between 0 and 1, such as 0.8"
         )));
     }
-    if spec.split.test.is_some() || matches!(spec.route, Route::DataFusion { .. } | Route::Ballista { .. }) {
+    if spec.split.test.is_some()
+        || matches!(
+            spec.route,
+            Route::DataFusion { .. } | Route::Ballista { .. }
+        )
+    {
         // A parallel or distributed scan keeps no row order: the test rows come from --test.
         return Ok(RowSplit::All);
     }
@@ -564,7 +596,7 @@ impl Solve<'_> {
     fn scored(&self, (w, b): &(Vec<Vec<f64>>, Vec<f64>)) -> (Metrics, Metrics) {
         let train = scores(&self.pass.train.plain, w, b);
         let test = match self.pass.test.plain.rows() {
-            0 => nan_metrics(train.per_target.len()),
+            0 => Metrics::nan(train.per_target.len()),
             _ => scores(&self.pass.test.plain, w, b),
         };
         (train, test)
@@ -633,19 +665,6 @@ impl Solve<'_> {
     }
 }
 
-fn nan_metrics(k: usize) -> Metrics {
-    let nan = linreg_train::Scores {
-        mae: f64::NAN,
-        mse: f64::NAN,
-        rmse: f64::NAN,
-        r2: f64::NAN,
-    };
-    Metrics {
-        mean: nan,
-        per_target: vec![nan; k],
-    }
-}
-
 /// Up to [`SAMPLE_ROWS`] rows of `which` in `part`, features standardized, f32.
 fn sample_rows(
     part: &Part<'_>,
@@ -655,7 +674,8 @@ fn sample_rows(
 ) -> Result<Dataset> {
     let (p, k) = (part.features(), part.targets());
     let (mut x, mut y) = (Vec::new(), Vec::new());
-    let order = (part.source.format() == Format::Parquet).then(|| part.units(which, scan.unit_rows));
+    let order =
+        (part.source.format() == Format::Parquet).then(|| part.units(which, scan.unit_rows));
     // (The test rows of an ordered split of CSV files are at their end: this reads the
     // text up to them.)
     let mut scratch = Vec::new();

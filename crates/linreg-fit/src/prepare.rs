@@ -92,8 +92,7 @@ fn load<T: linreg_io::Element>(spec: &FitSpec) -> Result<Loaded<T>> {
     // The weight column rides along as one more target, so it is never taken as a feature.
     let mut wanted = columns.targets.clone();
     if let Some(w) = &columns.weights {
-        if columns.targets.contains(w) || columns.features.as_ref().is_some_and(|f| f.contains(w))
-        {
+        if columns.targets.contains(w) || columns.features.as_ref().is_some_and(|f| f.contains(w)) {
             return Err(FitError::Options(format!(
                 "--weights {w} is also a target or a feature; weights need a column of their own"
             )));
@@ -152,9 +151,7 @@ fn split<T: linreg_io::Element>(
                 test: test.data,
             }
         }
-        None if s.shuffle => {
-            Split::shuffled(data, s.train_fraction, spec.seed).map_err(cannot)?
-        }
+        None if s.shuffle => Split::shuffled(data, s.train_fraction, spec.seed).map_err(cannot)?,
         None => Split::ordered(data, s.train_fraction).map_err(cannot)?,
     })
 }

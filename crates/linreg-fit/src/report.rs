@@ -227,7 +227,11 @@ fn coefficients(
 }
 
 /// Headline numbers and the sections every training run shares.
-pub fn from_summary(summary: &Summary, standardizer: Option<&Standardizer>, command: &str) -> Report {
+pub fn from_summary(
+    summary: &Summary,
+    standardizer: Option<&Standardizer>,
+    command: &str,
+) -> Report {
     let loss = summary.loss.to_uppercase();
     let mut headline = vec![
         (
@@ -349,7 +353,7 @@ fn fits(
 /// One feature and one target: the tutorial's x–y figures too, on the original x.
 fn xy_figures(data: &Prepared, test_pred: &Matrix) -> Option<XyFigures> {
     let (split, standardizer) = (&data.split, data.standardizer.as_ref());
-(data.features.len() == 1 && data.targets.len() == 1).then(|| {
+    (data.features.len() == 1 && data.targets.len() == 1).then(|| {
         let x = |m: &Matrix| -> Vec<f32> {
             match standardizer {
                 Some(s) => m
@@ -462,10 +466,7 @@ pub fn evaluate<B: Backend>(
             actual.rows()
         ),
         headline,
-        fits: fits(
-            &meta.targets,
-            &[(Role::Evaluated, actual, predicted)],
-        ),
+        fits: fits(&meta.targets, &[(Role::Evaluated, actual, predicted)]),
         coefficients: Some(coefficients(
             &params.in_original_units(standardizer.as_ref()),
             None,
@@ -516,13 +517,13 @@ mod tests {
     fn config_rows_take_the_summary_settings_in_order() {
         let rows = config_rows(
             &Fake {
-            backend: "ndarray",
-            seed: None,
-            features: vec!["a", "b"],
-            rows: (3, 4),
-            history: vec![1, 2],
-            nested: serde_json::json!({"train": 40, "test": 10, "deep": {"x": 1}}),
-            lr: 0.01,
+                backend: "ndarray",
+                seed: None,
+                features: vec!["a", "b"],
+                rows: (3, 4),
+                history: vec![1, 2],
+                nested: serde_json::json!({"train": 40, "test": 10, "deep": {"x": 1}}),
+                lr: 0.01,
             },
             "linreg",
         );

@@ -71,6 +71,10 @@ pub fn estimated_cells(source: &Source, columns: Option<usize>) -> Result<u64> {
 
 /// Whether `path` is one plain CSV file whose cells fit `budget`: then it is read whole, as
 /// before, and every column of it can be written back beside the predictions.
-pub fn plain_csv_that_fits(path: &Path, options: &CsvOptions, budget: MemoryBudget) -> Result<bool> {
+pub fn plain_csv_that_fits(
+    path: &Path,
+    options: &CsvOptions,
+    budget: MemoryBudget,
+) -> Result<bool> {
     Ok(plain_csv(path) && budget.fits(estimated_cells(&open(path, options)?, None)?))
 }

@@ -237,7 +237,9 @@ impl FitOptions {
         self.check_penalty()?;
         self.check_basis()?;
         if self.columns.weights.is_some() && !self.exact_least_squares() {
-            return invalid("--weights applies to --solver exact --loss mse (weighted least squares)");
+            return invalid(
+                "--weights applies to --solver exact --loss mse (weighted least squares)",
+            );
         }
         Ok(FitSpec(self))
     }

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, PrimitiveArray, RecordBatch};
-use linreg_atomic::Staged;
 use arrow_schema::{Field, Schema, SchemaRef};
+use linreg_atomic::Staged;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
@@ -174,4 +174,3 @@ impl ParquetWriter {
         }
     }
 }
-

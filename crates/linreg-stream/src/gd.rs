@@ -1,17 +1,12 @@
-//! Gradient descent without the rows: full-batch MSE from moments, and the epoch loop the
-//! streamed trainer shares.
+//! Gradient descent without the rows: full-batch MSE from moments, and the way the streamed
+//! trainer's epochs join linreg-train's one epoch loop.
 
-use std::time::Instant;
-
-use burn::module::AutodiffModule;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use linreg_model::LrModel;
 use linreg_solve::Moments;
-use linreg_train::{
-    EarlyStopping, LogEntry, LossKind, Metrics, Progress, TrainConfig, TrainError, Trained,
-};
+use linreg_train::{EpochLoss, LossKind, Metrics, Progress, TrainConfig, TrainError, Trained};
 
 use crate::optim::Optim;
 use crate::{scores, StreamError};
@@ -40,78 +35,60 @@ pub(crate) trait Epochs<B: AutodiffBackend> {
     ) -> Result<(f64, f64, Metrics, Metrics), StreamError>;
 }
 
-/// Runs `config.epochs` epochs: logging every `log_every`, early stopping on the test loss,
-/// divergence checks — as `linreg_train::train` does in memory.
+/// Runs `config.epochs` epochs of `runner` through linreg-train's one epoch loop (logging,
+/// early stopping, divergence checks), as training in memory does.
 pub(crate) fn drive<B: AutodiffBackend>(
-    mut model: LrModel<B>,
+    model: LrModel<B>,
     config: &TrainConfig,
     runner: &mut dyn Epochs<B>,
     progress: &mut dyn Progress,
 ) -> Result<Trained<B>, StreamError> {
     config.validate()?;
-    let diverged = |which, value: f64, epoch| {
-        StreamError::Train(TrainError::Diverged {
-            which,
-            value,
-            epoch,
-            lr: config.lr,
-        })
-    };
-    let mut history = Vec::new();
-    let mut stopping = EarlyStopping::new(config.patience);
-    let mut epochs_run = 0;
-    let start = Instant::now();
-    for epoch in 0..config.epochs {
-        let lr = config.schedule.lr(config.lr, epoch, config.epochs);
-        let (next, train_loss) = runner.epoch(model, lr, epoch)?;
-        model = next;
-        epochs_run = epoch + 1;
-        if !train_loss.is_finite() {
-            return Err(diverged("train", train_loss, epoch));
-        }
-        let logging = epoch % config.log_every == 0;
-        if logging || stopping.active() {
-            let valid = model.valid();
-            let test_loss = runner.test_loss(&valid)?;
-            if test_loss.is_infinite() {
-                return Err(diverged("test", test_loss, epoch));
-            }
-            if logging {
-                let (train, test) = runner.scores(&valid)?;
-                let entry = LogEntry {
-                    epoch,
-                    lr,
-                    train_loss,
-                    test_loss,
-                    train: train.mean,
-                    test: test.mean,
-                };
-                progress.on_log(&entry);
-                history.push(entry);
-            }
-            if stopping.observe(epoch, test_loss, valid) {
-                progress.on_epoch(epoch, config.epochs);
-                break;
-            }
-        }
-        progress.on_epoch(epoch, config.epochs);
+    let mut host = OnHost(runner);
+    linreg_train::run_epochs(model, config, &mut host, progress, None)
+}
+
+/// An [`Epochs`] as linreg-train's loop takes it: the losses are on the host, and a NaN test
+/// loss means there are no test rows.
+struct OnHost<'r, B: AutodiffBackend>(&'r mut dyn Epochs<B>);
+
+impl<B: AutodiffBackend> linreg_train::Epochs<B> for OnHost<'_, B> {
+    type Error = StreamError;
+
+    fn epoch(
+        &mut self,
+        model: LrModel<B>,
+        lr: f64,
+        epoch: usize,
+    ) -> Result<(LrModel<B>, EpochLoss<B::InnerBackend>), StreamError> {
+        let (model, loss) = self.0.epoch(model, lr, epoch)?;
+        Ok((model, EpochLoss::Host(loss)))
     }
-    let (model, best_epoch) = stopping.finish(|| model.valid());
-    let (train_loss, test_loss, train_metrics, test_metrics) = runner.last(&model)?;
-    if !train_loss.is_finite() {
-        return Err(diverged("train", train_loss, epochs_run.saturating_sub(1)));
+
+    fn evaluate(
+        &mut self,
+        model: &LrModel<B::InnerBackend>,
+        scores: bool,
+    ) -> Result<(f64, Option<(Metrics, Metrics)>), StreamError> {
+        let loss = self.0.test_loss(model)?;
+        let scores = if scores {
+            Some(self.0.scores(model)?)
+        } else {
+            None
+        };
+        Ok((loss, scores))
     }
-    Ok(Trained {
-        model,
-        history,
-        train_loss,
-        test_loss,
-        train_metrics,
-        test_metrics,
-        epochs_run,
-        best_epoch,
-        seconds: start.elapsed().as_secs_f64(),
-    })
+
+    fn last(
+        &mut self,
+        model: &LrModel<B::InnerBackend>,
+    ) -> Result<(f64, f64, Metrics, Metrics), StreamError> {
+        self.0.last(model)
+    }
+
+    fn test_may_be_nan(&self) -> bool {
+        true
+    }
 }
 
 /// Full-batch MSE gradient descent from moments: each epoch evaluates the loss
@@ -241,7 +218,7 @@ impl<B: AutodiffBackend> Epochs<B> for FromMoments<B> {
     ) -> Result<(Metrics, Metrics), StreamError> {
         let train = host_scores(&self.train, model);
         let test = self.test.as_ref().map_or_else(
-            || nan_metrics(train.per_target.len()),
+            || Metrics::nan(train.per_target.len()),
             |t| host_scores(t, model),
         );
         Ok((train, test))
@@ -253,20 +230,6 @@ impl<B: AutodiffBackend> Epochs<B> for FromMoments<B> {
     ) -> Result<(f64, f64, Metrics, Metrics), StreamError> {
         let (train, test) = self.scores(model)?;
         Ok((train.mean.mse, test.mean.mse, train, test))
-    }
-}
-
-/// Scores of an empty set: every value NaN (no test rows).
-pub(crate) fn nan_metrics(k: usize) -> Metrics {
-    let nan = linreg_train::Scores {
-        mae: f64::NAN,
-        mse: f64::NAN,
-        rmse: f64::NAN,
-        r2: f64::NAN,
-    };
-    Metrics {
-        mean: nan,
-        per_target: vec![nan; k],
     }
 }
 

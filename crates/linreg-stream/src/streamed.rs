@@ -10,7 +10,7 @@ use linreg_model::LrModel;
 use linreg_solve::Moments;
 use linreg_train::{LossKind, Metrics, Progress, TrainConfig, Trained};
 
-use crate::gd::{drive, nan_metrics, Epochs};
+use crate::gd::{drive, Epochs};
 use crate::optim::Optim;
 use crate::part::Rows;
 #[cfg(doc)]
@@ -375,7 +375,7 @@ impl<B: AutodiffBackend> Epochs<B> for Streamed<'_, '_, B> {
         let train = scores(&self.ctx.plan.train_moments, &w, &b);
         let test = match &self.ctx.plan.test_moments {
             Some(m) if m.rows() > 0 => scores(m, &w, &b),
-            _ => nan_metrics(train.per_target.len()),
+            _ => Metrics::nan(train.per_target.len()),
         };
         Ok((train, test))
     }
@@ -405,7 +405,7 @@ impl<B: AutodiffBackend> Epochs<B> for Streamed<'_, '_, B> {
                 self.ctx.config.loss,
                 &self.ctx.plan.options,
             )?,
-            None => (nan_metrics(train.per_target.len()), f64::NAN),
+            None => (Metrics::nan(train.per_target.len()), f64::NAN),
         };
         Ok((train_loss, test_loss, train, test))
     }
@@ -501,7 +501,7 @@ fn evaluate_as<T: Element>(
     }
     let n = sums.rows();
     if n == 0 {
-        return Ok((nan_metrics(k), f64::NAN));
+        return Ok((Metrics::nan(k), f64::NAN));
     }
     Ok((sums.metrics(), loss_sum / (n as f64 * k as f64)))
 }

@@ -43,6 +43,7 @@
 pub mod checkpoint;
 mod config;
 mod device;
+pub mod epochs;
 mod metrics;
 mod optim;
 mod trainer;
@@ -54,6 +55,7 @@ use linreg_model::LrModel;
 pub use checkpoint::{Checkpoint, Checkpointer, TrainState};
 pub use config::{LossKind, OptimizerKind, Schedule, TrainConfig, TrainStep};
 pub use device::{DeviceData, DeviceSplit};
+pub use epochs::{run_epochs, EpochLoss, Epochs};
 pub use linreg_fused::FusedAutodiffBackend;
 pub use metrics::{sum_of_squares, Metrics, Scores};
 pub use optim::{TorchSgd, TorchSgdState};

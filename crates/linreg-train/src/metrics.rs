@@ -27,6 +27,20 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The scores of an empty set of `k` targets: every value NaN (no test rows).
+    pub fn nan(k: usize) -> Self {
+        let nan = Scores {
+            mae: f64::NAN,
+            mse: f64::NAN,
+            rmse: f64::NAN,
+            r2: f64::NAN,
+        };
+        Self {
+            mean: nan,
+            per_target: vec![nan; k],
+        }
+    }
+
     /// Scores `predictions` (row-major, like `targets`) against `targets`.
     ///
     /// # Panics

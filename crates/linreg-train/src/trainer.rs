@@ -1,7 +1,5 @@
-//! The loop itself: [`Trainer`] runs one epoch at a time; [`train`] runs them all, evaluates,
-//! reports, stops early and catches divergence.
-
-use std::time::Instant;
+//! The loop in memory: [`Trainer`] runs one epoch at a time on a device; [`train`] runs them
+//! all through the one epoch loop of [`epochs`](crate::epochs), with checkpoints.
 
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
@@ -22,6 +20,7 @@ use linreg_fused::{regression_loss, FusedAutodiffBackend};
 
 use crate::checkpoint::{BestModel, Checkpoint, Checkpointer, OptimizerRecord, TrainState};
 use crate::device::{DeviceData, DeviceSplit};
+use crate::epochs::{run_epochs, EpochLoss, Epochs, Resume, SoFar};
 use crate::optim::TorchSgd;
 use crate::{Metrics, OptimizerKind, Scores, TrainConfig, TrainError, TrainStep};
 
@@ -528,122 +527,111 @@ pub fn train_on_device<B: FusedAutodiffBackend>(
 
 /// [`train_checkpointed`] on rows already on the device.
 pub fn train_on_device_checkpointed<B: FusedAutodiffBackend>(
-    mut model: LrModel<B>,
+    model: LrModel<B>,
     data: DeviceSplit<B::InnerBackend>,
     config: &TrainConfig,
     progress: &mut dyn Progress,
     checkpointer: &mut dyn Checkpointer<B>,
     resume: Option<TrainState<B>>,
 ) -> Result<Trained<B>, TrainError> {
-    let mut trainer = Trainer::on_device(&model, data, config)?;
-    let diverged = |which, value: f64, epoch| TrainError::Diverged {
-        which,
-        value,
-        epoch,
-        lr: config.lr,
+    let trainer = Trainer::on_device(&model, data, config)?;
+    let mut runner = OnDevice {
+        trainer,
+        checkpointer,
     };
-    let finite = |which, value: f64, epoch| {
-        if value.is_finite() {
-            Ok(value)
-        } else {
-            Err(diverged(which, value, epoch))
-        }
-    };
-    let mut history = Vec::with_capacity(config.epochs / config.log_every + 1);
-    let mut stopping = EarlyStopping::new(config.patience);
-    let mut epochs_run = 0;
-    let mut seconds_before = 0.0;
-    let mut first_epoch = 0;
-    if let Some(state) = resume {
-        // Record loading keeps the recorded parameter ids, which the optimizer's state uses.
-        model = model.load_record(state.model);
-        trainer.restore(state.epochs_done, state.optimizer)?;
-        stopping.resume(
-            state
+    let (model, resume) = match resume {
+        None => (model, None),
+        Some(state) => {
+            // Record loading keeps the recorded parameter ids, which the optimizer's state uses.
+            let model = model.load_record(state.model);
+            runner.trainer.restore(state.epochs_done, state.optimizer)?;
+            let best = state
                 .best
-                .map(|b| (b.test_loss, b.epoch, model.valid().load_record(b.model))),
-        );
-        history = state.history;
-        epochs_run = state.epochs_done;
-        first_epoch = state.epochs_done;
-        seconds_before = state.seconds;
-    }
-    let start = Instant::now();
-    for epoch in first_epoch..config.epochs {
-        let lr = trainer.lr();
-        let (next, loss) = trainer.step(model);
-        model = next;
-        epochs_run = epoch + 1;
-        let logging = epoch % config.log_every == 0;
-        if logging || stopping.active() {
-            let valid = model.valid();
-            let (test_loss, test_scores) = if logging {
-                let (l, s) = trainer.evaluate(&valid, &trainer.test);
-                (l, Some(s))
-            } else {
-                (trainer.test_loss(&valid), None)
+                .map(|b| (b.test_loss, b.epoch, model.valid().load_record(b.model)));
+            let resume = Resume {
+                epochs_done: state.epochs_done,
+                history: state.history,
+                best,
+                seconds: state.seconds,
             };
-            let test_loss = finite("test", test_loss, epoch)?;
-            if let Some(test) = test_scores {
-                let (_, train) = trainer.evaluate(&valid, &trainer.train);
-                let entry = LogEntry {
-                    epoch,
-                    lr,
-                    train_loss: finite("train", scalar(loss), epoch)?,
-                    test_loss,
-                    train: train.mean,
-                    test: test.mean,
-                };
-                progress.on_log(&entry);
-                history.push(entry);
-            }
-            if stopping.observe(epoch, test_loss, valid) {
-                progress.on_epoch(epoch, config.epochs);
-                break;
-            }
+            (model, Some(resume))
         }
-        progress.on_epoch(epoch, config.epochs);
-        let decision = checkpointer.after_epoch(epoch + 1);
-        if decision != Checkpoint::Continue {
-            let state = TrainState {
-                epochs_done: epoch + 1,
-                model: model.clone().into_record(),
-                optimizer: trainer.optimizer_record(),
-                best: stopping.best().map(|(test_loss, epoch, m)| BestModel {
-                    test_loss: *test_loss,
-                    epoch: *epoch,
-                    model: m.clone().into_record(),
-                }),
-                history: history.clone(),
-                seconds: seconds_before + start.elapsed().as_secs_f64(),
-            };
-            checkpointer.save(state).map_err(TrainError::Checkpoint)?;
-            // Asked to stop after the last epoch, the run is complete: finish it.
-            if decision == Checkpoint::SaveAndStop && epoch + 1 < config.epochs {
-                return Err(TrainError::Interrupted {
-                    epochs_done: epoch + 1,
-                });
-            }
-        }
+    };
+    run_epochs(model, config, &mut runner, progress, resume)
+}
+
+/// Epochs of a [`Trainer`] on its device, checkpointed by a [`Checkpointer`].
+struct OnDevice<'a, B: FusedAutodiffBackend> {
+    trainer: Trainer<B>,
+    checkpointer: &'a mut dyn Checkpointer<B>,
+}
+
+impl<B: FusedAutodiffBackend> Epochs<B> for OnDevice<'_, B> {
+    type Error = TrainError;
+
+    fn epoch(
+        &mut self,
+        model: LrModel<B>,
+        _lr: f64,
+        _epoch: usize,
+    ) -> Result<(LrModel<B>, EpochLoss<B::InnerBackend>), TrainError> {
+        // The trainer follows the schedule from its own epoch count (restored on resume).
+        let (model, loss) = self.trainer.step(model);
+        Ok((model, EpochLoss::Device(loss)))
     }
-    let (model, best_epoch) = stopping.finish(|| model.valid());
-    let last = epochs_run.saturating_sub(1);
-    let (train_loss, train_metrics) = trainer.evaluate(&model, &trainer.train);
-    let (test_loss, test_metrics) = trainer.evaluate(&model, &trainer.test);
-    let train_loss = finite("train", train_loss, last)?;
-    let test_loss = finite("test", test_loss, last)?;
-    let seconds = seconds_before + start.elapsed().as_secs_f64();
-    Ok(Trained {
-        model,
-        history,
-        train_loss,
-        test_loss,
-        train_metrics,
-        test_metrics,
-        epochs_run,
-        best_epoch,
-        seconds,
-    })
+
+    fn evaluate(
+        &mut self,
+        model: &LrModel<B::InnerBackend>,
+        scores: bool,
+    ) -> Result<(f64, Option<(Metrics, Metrics)>), TrainError> {
+        let t = &self.trainer;
+        Ok(if scores {
+            let (loss, test) = t.evaluate(model, &t.test);
+            let (_, train) = t.evaluate(model, &t.train);
+            (loss, Some((train, test)))
+        } else {
+            (t.test_loss(model), None)
+        })
+    }
+
+    fn last(
+        &mut self,
+        model: &LrModel<B::InnerBackend>,
+    ) -> Result<(f64, f64, Metrics, Metrics), TrainError> {
+        let t = &self.trainer;
+        let (train_loss, train) = t.evaluate(model, &t.train);
+        let (test_loss, test) = t.evaluate(model, &t.test);
+        Ok((train_loss, test_loss, train, test))
+    }
+
+    fn after_epoch(
+        &mut self,
+        epochs_done: usize,
+        model: &LrModel<B>,
+        so_far: &SoFar<'_, B>,
+    ) -> Result<bool, TrainError> {
+        let decision = self.checkpointer.after_epoch(epochs_done);
+        if decision == Checkpoint::Continue {
+            return Ok(false);
+        }
+        let state = TrainState {
+            epochs_done,
+            model: model.clone().into_record(),
+            optimizer: self.trainer.optimizer_record(),
+            best: so_far.best.map(|(test_loss, epoch, m)| BestModel {
+                test_loss: *test_loss,
+                epoch: *epoch,
+                model: m.clone().into_record(),
+            }),
+            history: so_far.history.to_vec(),
+            seconds: so_far.seconds,
+        };
+        self.checkpointer
+            .save(state)
+            .map_err(TrainError::Checkpoint)?;
+        Ok(decision == Checkpoint::SaveAndStop)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Ballista computes the moments DataFusion computes on one machine, and the least-squares
 //! coefficients a direct pass gives: standalone (a scheduler and an executor in this process),
 //! and on a cluster of this crate's `linreg-scheduler` and two `linreg-executor` processes.
-#![cfg(feature = "enabled")]
+#![cfg(feature = "ballista")]
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
