@@ -12,8 +12,11 @@ use linreg_data::SyntheticSpec;
 use linreg_fit::{ApplySpec, FitOptions, PredictSink, Solver, TableSpec};
 
 type Train = Autodiff<NdArray>;
+type Error = Box<dyn std::error::Error>;
+/// Coefficients: `[target][feature]` weights and one bias per target.
+type Coefficients = (Vec<Vec<f64>>, Vec<f64>);
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> Result<(), Error> {
     let dir = std::env::temp_dir().join(format!("linreg-fit-example-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let table = dir.join("table.csv");
@@ -95,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// A 200-row table with two features and some noise; its true coefficients.
-fn write_table(path: &Path) -> Result<(Vec<Vec<f64>>, Vec<f64>), Box<dyn std::error::Error>> {
+fn write_table(path: &Path) -> Result<Coefficients, Error> {
     let s = SyntheticSpec {
         rows: 200,
         features: 2,

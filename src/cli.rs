@@ -163,16 +163,6 @@ pub enum SolverArg {
     Exact,
 }
 
-impl SolverArg {
-    /// The name as the CLI and `summary.json` spell it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Gd => "gd",
-            Self::Exact => "exact",
-        }
-    }
-}
-
 impl From<OptimizerArg> for linreg_train::OptimizerKind {
     fn from(a: OptimizerArg) -> Self {
         match a {

@@ -13,7 +13,8 @@ use linreg_store::{ModelMeta, Summary};
 use linreg_train::Metrics;
 
 use crate::artifacts;
-use crate::cli::{EvaluateArgs, TutorialArgs};
+use crate::cli::EvaluateArgs;
+use crate::spec::TutorialSpec;
 
 /// The report's file name in `--out`.
 pub const REPORT_FILE: &str = "report.html";
@@ -43,16 +44,16 @@ fn write(report: &Report, path: &Path) -> Result<PathBuf> {
 
 /// `report.html` for the tutorial run; `None` with `--no-report`.
 pub fn tutorial(
-    args: &TutorialArgs,
+    spec: &TutorialSpec,
     split: &Split,
     predictions: &[f32],
     summary: &Summary,
     summary_path: &Path,
 ) -> Result<Option<PathBuf>> {
-    if args.report.no_report {
+    if !spec.report {
         return Ok(None);
     }
-    let path = args.out.join(REPORT_FILE);
+    let path = spec.out.join(REPORT_FILE);
     let points = |d: &linreg_data::Dataset| Points {
         x: d.x.values().to_vec(),
         y: d.y.values().to_vec(),
@@ -62,9 +63,9 @@ pub fn tutorial(
         description: format!(
             "Linear(1, 1) fitted to y = {}·x + {} for x = arange(0, 1, {}) ({} training and {} \
              test rows) with {} loss and {}, on {} ({}).",
-            args.weight,
-            args.bias,
-            args.step,
+            spec.line.weight,
+            spec.line.bias,
+            spec.line.step,
             summary.rows.train,
             summary.rows.test,
             summary.loss.to_uppercase(),

@@ -11,7 +11,7 @@ use linreg_fit::{
 use linreg_train::{LossKind, Schedule, TrainConfig};
 
 use crate::cli::{
-    EngineArg, LossArg, ScheduleArg, SolverArg, TableArgs, TrainArgs, WeightsColumns,
+    EngineArg, LossArg, ScheduleArg, SolverArg, TableArgs, TrainArgs, TutorialArgs, WeightsColumns,
 };
 
 /// `linreg train`'s arguments as a checked [`FitSpec`].
@@ -147,6 +147,67 @@ pub fn apply_spec(
         features: columns.features.clone(),
         targets: columns.target.clone(),
         table: table_spec(table)?,
+    })
+}
+
+/// The tutorial run's arguments, checked.
+pub struct TutorialSpec {
+    /// L1 loss, SGD: the tutorial's loop.
+    pub config: TrainConfig,
+    /// The line the data come from.
+    pub line: linreg_data::LineSpec,
+    /// Share of the rows (in order) that train.
+    pub train_fraction: f64,
+    /// A PyTorch or safetensors start.
+    pub init_from: Option<std::path::PathBuf>,
+    /// Draw the start from Burn's generator with this seed.
+    pub seed: Option<u64>,
+    /// Start from this weight and bias instead (each overrides the draw or the file).
+    pub init: (Option<f32>, Option<f32>),
+    /// Train as the tutorial does, or solve for the L1 optimum.
+    pub solver: Solver,
+    /// Where the files go.
+    pub out: std::path::PathBuf,
+    /// Write report.html.
+    pub report: bool,
+}
+
+/// The tutorial's arguments, checked before any work or any file.
+pub fn tutorial_spec(args: &TutorialArgs) -> Result<TutorialSpec> {
+    let config = TrainConfig::new()
+        .with_epochs(args.epochs)
+        .with_lr(args.lr)
+        .with_log_every(args.log_every)
+        .with_loss(LossKind::L1)
+        .with_train_step(args.train_step.into());
+    config.validate()?;
+    for (name, v) in [
+        ("init-weight", args.init_weight),
+        ("init-bias", args.init_bias),
+    ] {
+        if v.is_some_and(|v| !v.is_finite()) {
+            bail!("--{name} must be a finite number");
+        }
+    }
+    Ok(TutorialSpec {
+        config,
+        line: linreg_data::LineSpec {
+            weight: args.weight,
+            bias: args.bias,
+            step: args.step,
+        },
+        train_fraction: args.train_fraction,
+        init_from: args.init_from.clone(),
+        seed: args.seed,
+        init: (args.init_weight, args.init_bias),
+        solver: match args.solver {
+            SolverArg::Gd => Solver::Gd {
+                compare_exact: false,
+            },
+            SolverArg::Exact => Solver::Exact { robust: None },
+        },
+        out: args.out.clone(),
+        report: !args.report.no_report,
     })
 }
 

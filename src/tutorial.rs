@@ -2,52 +2,34 @@
 
 use anyhow::Result;
 use burn::prelude::*;
-use linreg_data::{LineSpec, Split};
+use linreg_data::Split;
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
 use linreg_store::{
     ExactReport, Files, MetricsJson, MetricsPair, ModelInfo, ParamsJson, Rows, SavedModel, Summary,
 };
-use linreg_train::{
-    predict, train, FusedAutodiffBackend, LogEntry, LossKind, TrainConfig, Trained,
-};
+use linreg_train::{predict, train, FusedAutodiffBackend, LogEntry, Trained};
 
-use crate::cli::{SolverArg, TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
+use crate::cli::{TutorialArgs, PYTORCH_SEED42_BIAS, PYTORCH_SEED42_WEIGHT};
 use crate::console::Console;
 use crate::device::Placement;
+use crate::spec::TutorialSpec;
 use crate::{artifacts, messages, plots};
+use linreg_fit::Solver;
 
-/// Runs the tutorial on backend `B` and writes its files to `args.out`.
+/// Runs the tutorial on backend `B` and writes its files to its `--out`.
 pub fn run<B: FusedAutodiffBackend>(
     args: &TutorialArgs,
     device: &B::Device,
     placement: &Placement,
 ) -> Result<()> {
     // Everything the user typed is checked before any work or any file.
-    let config = TrainConfig::new()
-        .with_epochs(args.epochs)
-        .with_lr(args.lr)
-        .with_log_every(args.log_every)
-        .with_loss(LossKind::L1)
-        .with_train_step(args.train_step.into());
-    config.validate()?;
-    let line = LineSpec {
-        weight: args.weight,
-        bias: args.bias,
-        step: args.step,
-    };
+    let spec = crate::spec::tutorial_spec(args)?;
+    let line = &spec.line;
     let data = line.generate()?;
     let n = data.len();
-    let split = Split::ordered(data, args.train_fraction)?;
-    for (name, v) in [
-        ("init-weight", args.init_weight),
-        ("init-bias", args.init_bias),
-    ] {
-        if v.is_some_and(|v| !v.is_finite()) {
-            anyhow::bail!("--{name} must be a finite number");
-        }
-    }
+    let split = Split::ordered(data, spec.train_fraction)?;
     // A start file is read (and checked) before anything is printed.
-    let (model, init) = initial_model::<B>(args, device)?;
+    let (model, init) = initial_model::<B>(&spec, device)?;
     println!(
         "linreg: the PyTorch \"Linear Models\" tutorial on Burn (backend {}, device {})",
         placement.backend, placement.device
@@ -62,16 +44,15 @@ pub fn run<B: FusedAutodiffBackend>(
         "   {} training rows, {} test rows (the first {}% in order train)",
         split.train.len(),
         split.test.len(),
-        args.train_fraction * 100.0
+        spec.train_fraction * 100.0
     );
     let initial = model.params();
     println!("   Initial parameters ({init}):");
     println!("   {}", state_dict(&initial));
-    let (trained, report) = fit::<B>(args, &config, &split, model, device)?;
-    print_result(args, &line, &trained, report.as_ref());
+    let (trained, report) = fit::<B>(&spec, &split, model, device)?;
+    print_result(&spec, &trained, report.as_ref());
     let run = Finished {
-        args,
-        config: &config,
+        spec: &spec,
         split: &split,
         placement,
         init,
@@ -83,16 +64,15 @@ pub fn run<B: FusedAutodiffBackend>(
 
 /// Section 3: gradient descent as the tutorial does it, or the exact L1 optimum.
 fn fit<B: FusedAutodiffBackend>(
-    args: &TutorialArgs,
-    config: &TrainConfig,
+    spec: &TutorialSpec,
     split: &Split,
     model: LrModel<B>,
     device: &B::Device,
 ) -> Result<(Trained<B>, Option<ExactReport>)> {
-    let names = ["x".to_string()];
+    let (names, config) = (["x".to_string()], &spec.config);
     let mut warnings = Console::new(false);
-    match args.solver {
-        SolverArg::Gd => {
+    match spec.solver {
+        Solver::Gd { .. } => {
             println!(
                 "\n3. Training the model: L1 loss, SGD (lr {}), {} full-batch epochs",
                 config.lr, config.epochs
@@ -105,7 +85,7 @@ fn fit<B: FusedAutodiffBackend>(
                 linreg_fit::compare_if(false, split, loss, m, &names, device, &mut warnings);
             Ok((trained, report))
         }
-        SolverArg::Exact => {
+        Solver::Exact { .. } => {
             println!("\n3. Solving for the L1 optimum exactly (least absolute deviations)");
             let solved = linreg_fit::solve(split, config.loss, 0.0, &names, true, &mut warnings)?;
             let trained = linreg_fit::trained_from_exact::<B>(&solved, split, config.loss, device)?;
@@ -117,28 +97,27 @@ fn fit<B: FusedAutodiffBackend>(
 
 /// The end of section 3: the final parameters and losses, and the gap to the optimum.
 fn print_result<B: FusedAutodiffBackend>(
-    args: &TutorialArgs,
-    line: &LineSpec,
+    spec: &TutorialSpec,
     trained: &Trained<B>,
     report: Option<&ExactReport>,
 ) {
     println!(
         "   {} in {:.1} ms. Final parameters (true line: weight {}, bias {}):",
-        if args.solver == SolverArg::Gd {
-            "Trained"
-        } else {
+        if spec.solver.is_exact() {
             "Solved"
+        } else {
+            "Trained"
         },
         trained.seconds * 1e3,
-        line.weight,
-        line.bias
+        spec.line.weight,
+        spec.line.bias
     );
     println!("   {}", state_dict(&trained.model.params()));
     println!(
         "   Final loss: train {}, test {}",
         trained.train_loss, trained.test_loss
     );
-    if let (SolverArg::Gd, Some(report)) = (args.solver, report) {
+    if let (false, Some(report)) = (spec.solver.is_exact(), report) {
         for line in messages::report_lines(report) {
             println!("{line}");
         }
@@ -147,8 +126,7 @@ fn print_result<B: FusedAutodiffBackend>(
 
 /// A finished tutorial run, before its files are written.
 struct Finished<'a> {
-    args: &'a TutorialArgs,
-    config: &'a TrainConfig,
+    spec: &'a TutorialSpec,
     split: &'a Split,
     placement: &'a Placement,
     init: String,
@@ -161,8 +139,8 @@ impl Finished<'_> {
     /// report. Nothing is written until training succeeded: a failed run keeps the last
     /// good model.
     fn write<B: FusedAutodiffBackend>(self, trained: Trained<B>, device: &B::Device) -> Result<()> {
-        let (args, split) = (self.args, self.split);
-        let out = &args.out;
+        let (spec, split) = (self.spec, self.split);
+        let out = &spec.out;
         artifacts::prepare_out_dir(out)?;
         let predictions = predict(&trained.model, &self.split.test.x, device).into_values();
         let plots = plots::tutorial(out, self.split, &predictions, &trained.history)?;
@@ -170,7 +148,7 @@ impl Finished<'_> {
         let info = ModelInfo {
             features: vec!["x".into()],
             targets: vec!["y".into()],
-            loss: self.config.loss.name().into(),
+            loss: spec.config.loss.name().into(),
             standardizer: None,
             polynomial: None,
             exact: None,
@@ -179,7 +157,7 @@ impl Finished<'_> {
         reload_and_compare::<B>(&saved, out, self.split, &predictions, device)?;
         let summary = self.summary(trained, &info, &saved, plots.clone());
         let summary_path = linreg_store::save_summary(&summary, out)?;
-        let report = crate::html::tutorial(args, split, &predictions, &summary, &summary_path)?;
+        let report = crate::html::tutorial(spec, split, &predictions, &summary, &summary_path)?;
         println!("\n5. Files written");
         for path in [
             &saved.record,
@@ -203,12 +181,12 @@ impl Finished<'_> {
         saved: &SavedModel,
         plots: Vec<std::path::PathBuf>,
     ) -> Summary {
-        let (config, split) = (self.config, self.split);
+        let (config, split) = (&self.spec.config, self.split);
         let final_params = trained.model.params();
         Summary {
             backend: self.placement.backend.into(),
             device: self.placement.device.clone(),
-            seed: self.args.seed,
+            seed: self.spec.seed,
             init: self.init,
             features: info.features.clone(),
             targets: info.targets.clone(),
@@ -225,7 +203,7 @@ impl Finished<'_> {
             optimizer: config.optimizer.name().into(),
             schedule: config.schedule.name().into(),
             batch_size: None,
-            solver: self.args.solver.name().into(),
+            solver: self.spec.solver.name().into(),
             initial: self.initial,
             original_units: ParamsJson::from(final_params.clone()),
             final_params: final_params.into(),
@@ -287,11 +265,11 @@ fn reload_and_compare<B: FusedAutodiffBackend>(
 
 /// The starting model and a sentence saying where its parameters came from.
 fn initial_model<B: Backend>(
-    args: &TutorialArgs,
+    spec: &TutorialSpec,
     device: &B::Device,
 ) -> Result<(LrModel<B>, String)> {
     let config = LrModelConfig::new();
-    let (model, mut source) = match (&args.init_from, args.seed) {
+    let (model, mut source) = match (&spec.init_from, spec.seed) {
         // Any `Linear(1, 1)` state_dict, such as the one the tutorial saves (the parser refuses
         // `--seed` beside `--init-from`).
         (Some(path), _) => {
@@ -317,14 +295,15 @@ fn initial_model<B: Backend>(
             )
         }
     };
-    if args.init_weight.is_none() && args.init_bias.is_none() {
+    let (init_weight, init_bias) = spec.init;
+    if init_weight.is_none() && init_bias.is_none() {
         return Ok((model, source));
     }
     let mut p = model.params();
-    if let Some(w) = args.init_weight {
+    if let Some(w) = init_weight {
         p.weight[0][0] = w;
     }
-    if let Some(b) = args.init_bias {
+    if let Some(b) = init_bias {
         p.bias[0] = b;
     }
     source.push_str(", overridden by --init-weight/--init-bias");

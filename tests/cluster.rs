@@ -1,6 +1,7 @@
 //! Ballista computes the moments DataFusion computes on one machine, and the least-squares
 //! coefficients a direct pass gives: standalone (a scheduler and an executor in this process),
-//! and on a cluster of this crate's `linreg-scheduler` and two `linreg-executor` processes.
+//! and on a cluster of one `linreg-scheduler` and two `linreg-executor` processes (the root
+//! package's binaries with `--features ballista`).
 #![cfg(feature = "ballista")]
 
 use std::io::Read;

@@ -5,10 +5,10 @@
 //!
 //! [`moments`] runs the query on a cluster (`df://HOST:50050`) or, without one, on a scheduler
 //! and an executor started inside this process (Ballista's standalone mode). A cluster's
-//! scheduler and executors must know the aggregate: start them with this crate's
-//! `linreg-scheduler` and `linreg-executor` binaries (built by the `linreg` package's `ballista`
-//! feature: Ballista's own processes, plus the aggregate; [`Scheduler`] and [`Executor`] are
-//! what they run, [`scheduler_session`] and [`executor_registry`] what they add). The table's paths must be
+//! scheduler and executors must know the aggregate: start them with the `linreg-scheduler` and
+//! `linreg-executor` binaries (built by the `linreg` package's `ballista` feature: Ballista's
+//! own processes, plus the aggregate; [`Scheduler`] and [`Executor`] are what they run,
+//! [`scheduler_session`] and [`executor_registry`] what they add). The table's paths must be
 //! readable by every executor (a shared file system, or an object store URL).
 //!
 //! ```no_run

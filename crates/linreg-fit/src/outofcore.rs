@@ -341,7 +341,7 @@ impl OutOfCore {
                 .table
                 .memory_limit
                 .buffer_rows(row_bytes, config.batch_size.unwrap_or(1)),
-            options: self.scan.clone(),
+            options: self.scan,
         }
     }
 

@@ -6,6 +6,7 @@ use burn::prelude::*;
 use burn::tensor::backend::AutodiffBackend;
 use linreg_model::LrModel;
 use linreg_solve::Moments;
+use linreg_train::epochs::{Evaluated, Stepped};
 use linreg_train::{EpochLoss, LossKind, Metrics, Progress, TrainConfig, TrainError, Trained};
 
 use crate::optim::Optim;
@@ -60,7 +61,7 @@ impl<B: AutodiffBackend> linreg_train::Epochs<B> for OnHost<'_, B> {
         model: LrModel<B>,
         lr: f64,
         epoch: usize,
-    ) -> Result<(LrModel<B>, EpochLoss<B::InnerBackend>), StreamError> {
+    ) -> Result<Stepped<B>, StreamError> {
         let (model, loss) = self.0.epoch(model, lr, epoch)?;
         Ok((model, EpochLoss::Host(loss)))
     }
@@ -69,7 +70,7 @@ impl<B: AutodiffBackend> linreg_train::Epochs<B> for OnHost<'_, B> {
         &mut self,
         model: &LrModel<B::InnerBackend>,
         scores: bool,
-    ) -> Result<(f64, Option<(Metrics, Metrics)>), StreamError> {
+    ) -> Result<Evaluated, StreamError> {
         let loss = self.0.test_loss(model)?;
         let scores = if scores {
             Some(self.0.scores(model)?)

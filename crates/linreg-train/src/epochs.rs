@@ -31,6 +31,12 @@ impl<B: Backend> EpochLoss<B> {
     }
 }
 
+/// One epoch's result: the updated model and the epoch's training loss.
+pub type Stepped<B> = (LrModel<B>, EpochLoss<<B as AutodiffBackend>::InnerBackend>);
+
+/// A test loss and, when asked for, the scores on the training and test rows.
+pub type Evaluated = (f64, Option<(Metrics, Metrics)>);
+
 /// The best model kept by early stopping: its test loss, its epoch, the model.
 pub type Best<B> = (f64, usize, LrModel<<B as AutodiffBackend>::InnerBackend>);
 
@@ -68,7 +74,7 @@ pub trait Epochs<B: AutodiffBackend> {
         model: LrModel<B>,
         lr: f64,
         epoch: usize,
-    ) -> Result<(LrModel<B>, EpochLoss<B::InnerBackend>), Self::Error>;
+    ) -> Result<Stepped<B>, Self::Error>;
 
     /// The loss of an inference model on the test rows and, with `scores`, the scores on the
     /// training and test rows.
@@ -76,7 +82,7 @@ pub trait Epochs<B: AutodiffBackend> {
         &mut self,
         model: &LrModel<B::InnerBackend>,
         scores: bool,
-    ) -> Result<(f64, Option<(Metrics, Metrics)>), Self::Error>;
+    ) -> Result<Evaluated, Self::Error>;
 
     /// Final losses and scores of the model kept: `(train loss, test loss, train, test)`.
     fn last(

@@ -20,7 +20,7 @@ use linreg_fused::{regression_loss, FusedAutodiffBackend};
 
 use crate::checkpoint::{BestModel, Checkpoint, Checkpointer, OptimizerRecord, TrainState};
 use crate::device::{DeviceData, DeviceSplit};
-use crate::epochs::{run_epochs, EpochLoss, Epochs, Resume, SoFar};
+use crate::epochs::{run_epochs, EpochLoss, Epochs, Evaluated, Resume, SoFar, Stepped};
 use crate::optim::TorchSgd;
 use crate::{Metrics, OptimizerKind, Scores, TrainConfig, TrainError, TrainStep};
 
@@ -574,7 +574,7 @@ impl<B: FusedAutodiffBackend> Epochs<B> for OnDevice<'_, B> {
         model: LrModel<B>,
         _lr: f64,
         _epoch: usize,
-    ) -> Result<(LrModel<B>, EpochLoss<B::InnerBackend>), TrainError> {
+    ) -> Result<Stepped<B>, TrainError> {
         // The trainer follows the schedule from its own epoch count (restored on resume).
         let (model, loss) = self.trainer.step(model);
         Ok((model, EpochLoss::Device(loss)))
@@ -584,7 +584,7 @@ impl<B: FusedAutodiffBackend> Epochs<B> for OnDevice<'_, B> {
         &mut self,
         model: &LrModel<B::InnerBackend>,
         scores: bool,
-    ) -> Result<(f64, Option<(Metrics, Metrics)>), TrainError> {
+    ) -> Result<Evaluated, TrainError> {
         let t = &self.trainer;
         Ok(if scores {
             let (loss, test) = t.evaluate(model, &t.test);
