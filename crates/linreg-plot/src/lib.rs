@@ -188,7 +188,6 @@ fn draw(
         let _ = register_font("sans-serif", FontStyle::Normal, FONT);
     });
 
-    // Same extension, so the bitmap backend picks the same encoder.
     let err = |e: &dyn std::fmt::Display| PlotError::Draw {
         path: path.to_path_buf(),
         message: e.to_string(),
@@ -196,9 +195,13 @@ fn draw(
     let staged = linreg_atomic::Staged::beside(path).map_err(|e| err(&e))?;
     let tmp = staged.tmp();
     let result = if is_png {
-        let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
-        render(&root, chart, series, kind, diagonal)
-            .and_then(|()| root.present().map_err(|e| e.to_string()))
+        let mut rgb = vec![0u8; SIZE.0 as usize * SIZE.1 as usize * 3];
+        let drawn = {
+            let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+            render(&root, chart, series, kind, diagonal)
+                .and_then(|()| root.present().map_err(|e| e.to_string()))
+        };
+        drawn.and_then(|()| write_png(tmp, &rgb).map_err(|e| e.to_string()))
     } else {
         let root = SVGBackend::new(tmp, SIZE).into_drawing_area();
         render(&root, chart, series, kind, diagonal)
@@ -206,6 +209,20 @@ fn draw(
     };
     result.map_err(|e| err(&e))?;
     staged.commit().map(drop).map_err(|e| err(&e))
+}
+
+/// Encodes an RGB8 buffer of [`SIZE`] as a PNG file, with the settings plotters' own file
+/// output used (through the `image` crate: fast compression, adaptive filtering), without
+/// building the `image` crate.
+fn write_png(path: &Path, rgb: &[u8]) -> Result<(), png::EncodingError> {
+    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut encoder = png::Encoder::new(file, SIZE.0, SIZE.1);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Fast);
+    encoder.set_filter(png::FilterType::Sub);
+    encoder.set_adaptive_filter(png::AdaptiveFilterType::Adaptive);
+    encoder.write_header()?.write_image_data(rgb)
 }
 
 /// The tutorial's `plot_predictions`: training data, test data and, when given, the
