@@ -117,69 +117,27 @@ pub fn run_epochs<B: AutodiffBackend, E: Epochs<B>>(
     progress: &mut dyn Progress,
     resume: Option<Resume<B>>,
 ) -> Result<Trained<B>, E::Error> {
-    let nan_ok = runner.test_may_be_nan();
-    let check = |which, value: f64, epoch, nan_ok: bool| {
-        if value.is_finite() || (nan_ok && value.is_nan()) {
-            Ok(value)
-        } else {
-            Err(TrainError::Diverged {
-                which,
-                value,
-                epoch,
-                lr: config.lr,
-            })
-        }
-    };
-    let mut stopping = EarlyStopping::new(config.patience);
-    let (mut history, first_epoch, seconds_before) = match resume {
-        Some(r) => {
-            stopping.resume(r.best);
-            (r.history, r.epochs_done, r.seconds)
-        }
-        None => (
-            Vec::with_capacity(config.epochs / config.log_every + 1),
-            0,
-            0.0,
-        ),
-    };
-    let mut epochs_run = first_epoch;
+    let mut run = Run::new(config, runner.test_may_be_nan(), resume);
     let start = Instant::now();
-    for epoch in first_epoch..config.epochs {
+    let mut epochs_run = run.first_epoch;
+    for epoch in run.first_epoch..config.epochs {
         let lr = config.schedule.lr(config.lr, epoch, config.epochs);
         let (next, loss) = runner.epoch(model, lr, epoch)?;
         model = next;
         epochs_run = epoch + 1;
         let loss = match loss {
-            EpochLoss::Host(v) => EpochLoss::Host(check("train", v, epoch, false)?),
+            EpochLoss::Host(v) => EpochLoss::Host(run.check("train", v, epoch, false)?),
             device => device,
         };
-        let logging = epoch % config.log_every == 0;
-        if logging || stopping.active() {
-            let valid = model.valid();
-            let (test_loss, scores) = runner.evaluate(&valid, logging)?;
-            let test_loss = check("test", test_loss, epoch, nan_ok)?;
-            if let Some((train, test)) = scores {
-                let entry = LogEntry {
-                    epoch,
-                    lr,
-                    train_loss: check("train", loss.read(), epoch, false)?,
-                    test_loss,
-                    train: train.mean,
-                    test: test.mean,
-                };
-                progress.on_log(&entry);
-                history.push(entry);
-            }
-            if stopping.observe(epoch, test_loss, valid) {
-                progress.on_epoch(epoch, config.epochs);
-                break;
-            }
+        if run.evaluate(runner, &model, (epoch, lr), loss, progress)? {
+            progress.on_epoch(epoch, config.epochs);
+            break;
         }
         progress.on_epoch(epoch, config.epochs);
         let so_far = SoFar {
-            history: &history,
-            best: stopping.best(),
-            seconds: seconds_before + start.elapsed().as_secs_f64(),
+            history: &run.history,
+            best: run.stopping.best(),
+            seconds: run.seconds_before + start.elapsed().as_secs_f64(),
         };
         // Asked to stop after the last epoch, the run is complete: finish it.
         if runner.after_epoch(epoch + 1, &model, &so_far)? && epoch + 1 < config.epochs {
@@ -189,20 +147,129 @@ pub fn run_epochs<B: AutodiffBackend, E: Epochs<B>>(
             .into());
         }
     }
-    let (model, best_epoch) = stopping.finish(|| model.valid());
-    let last = epochs_run.saturating_sub(1);
-    let (train_loss, test_loss, train_metrics, test_metrics) = runner.last(&model)?;
-    let train_loss = check("train", train_loss, last, false)?;
-    let test_loss = check("test", test_loss, last, nan_ok)?;
-    Ok(Trained {
-        model,
-        history,
-        train_loss,
-        test_loss,
-        train_metrics,
-        test_metrics,
-        epochs_run,
-        best_epoch,
-        seconds: seconds_before + start.elapsed().as_secs_f64(),
+    run.finish(runner, model, epochs_run, start)
+}
+
+/// What the loop carries from epoch to epoch.
+struct Run<'c, B: AutodiffBackend> {
+    config: &'c TrainConfig,
+    /// Whether a NaN test loss is allowed (no test rows).
+    nan_ok: bool,
+    stopping: EarlyStopping<LrModel<B::InnerBackend>>,
+    history: Vec<LogEntry>,
+    first_epoch: usize,
+    seconds_before: f64,
+}
+
+impl<'c, B: AutodiffBackend> Run<'c, B> {
+    fn new(config: &'c TrainConfig, nan_ok: bool, resume: Option<Resume<B>>) -> Self {
+        let mut stopping = EarlyStopping::new(config.patience);
+        let (history, first_epoch, seconds_before) = match resume {
+            Some(r) => {
+                stopping.resume(r.best);
+                (r.history, r.epochs_done, r.seconds)
+            }
+            None => (
+                Vec::with_capacity(config.epochs / config.log_every + 1),
+                0,
+                0.0,
+            ),
+        };
+        Self {
+            config,
+            nan_ok,
+            stopping,
+            history,
+            first_epoch,
+            seconds_before,
+        }
+    }
+
+    fn check(
+        &self,
+        which: &'static str,
+        value: f64,
+        epoch: usize,
+        nan_ok: bool,
+    ) -> Result<f64, TrainError> {
+        checked(self.config.lr, which, value, epoch, nan_ok)
+    }
+
+    /// At a logged epoch (or every epoch with early stopping): the test loss, the log entry,
+    /// and whether early stopping ends the run.
+    fn evaluate<E: Epochs<B>>(
+        &mut self,
+        runner: &mut E,
+        model: &LrModel<B>,
+        (epoch, lr): (usize, f64),
+        loss: EpochLoss<B::InnerBackend>,
+        progress: &mut dyn Progress,
+    ) -> Result<bool, E::Error> {
+        let logging = epoch % self.config.log_every == 0;
+        if !(logging || self.stopping.active()) {
+            return Ok(false);
+        }
+        let valid = model.valid();
+        let (test_loss, scores) = runner.evaluate(&valid, logging)?;
+        let test_loss = self.check("test", test_loss, epoch, self.nan_ok)?;
+        if let Some((train, test)) = scores {
+            let entry = LogEntry {
+                epoch,
+                lr,
+                train_loss: self.check("train", loss.read(), epoch, false)?,
+                test_loss,
+                train: train.mean,
+                test: test.mean,
+            };
+            progress.on_log(&entry);
+            self.history.push(entry);
+        }
+        Ok(self.stopping.observe(epoch, test_loss, valid))
+    }
+
+    /// The model kept (early stopping's best, or the last) and its final scores.
+    fn finish<E: Epochs<B>>(
+        self,
+        runner: &mut E,
+        model: LrModel<B>,
+        epochs_run: usize,
+        start: Instant,
+    ) -> Result<Trained<B>, E::Error> {
+        let lr = self.config.lr;
+        let (model, best_epoch) = self.stopping.finish(|| model.valid());
+        let last = epochs_run.saturating_sub(1);
+        let (train_loss, test_loss, train_metrics, test_metrics) = runner.last(&model)?;
+        let train_loss = checked(lr, "train", train_loss, last, false)?;
+        let test_loss = checked(lr, "test", test_loss, last, self.nan_ok)?;
+        Ok(Trained {
+            model,
+            history: self.history,
+            train_loss,
+            test_loss,
+            train_metrics,
+            test_metrics,
+            epochs_run,
+            best_epoch,
+            seconds: self.seconds_before + start.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// `value`, or the divergence it shows (a NaN test loss passes with `nan_ok`).
+fn checked(
+    lr: f64,
+    which: &'static str,
+    value: f64,
+    epoch: usize,
+    nan_ok: bool,
+) -> Result<f64, TrainError> {
+    if value.is_finite() || (nan_ok && value.is_nan()) {
+        return Ok(value);
+    }
+    Err(TrainError::Diverged {
+        which,
+        value,
+        epoch,
+        lr,
     })
 }
