@@ -333,7 +333,7 @@ fn predict_as<B: Backend, T: linreg_io::Element + Element>(
                 }) => {}
                 other => {
                     other?;
-                    lock.flush().map_err(|source| FitError::Write {
+                    lock.flush().map_err(|source| FitError::File {
                         context: "could not write to stdout".into(),
                         source,
                     })?;
@@ -373,7 +373,7 @@ impl Sink {
                 ParquetWriter::create_as::<T>(path, names, WriteOptions::default())?,
             )),
             PredictSink::File(path) => {
-                Sink::CsvFile(AtomicFile::create(path).map_err(|source| FitError::Write {
+                Sink::CsvFile(AtomicFile::create(path).map_err(|source| FitError::File {
                     context: format!("cannot write {}", path.display()),
                     source,
                 })?)
@@ -463,7 +463,7 @@ fn csv_rows<T: linreg_io::Element>(
 const BROKEN_PIPE: &str = "broken pipe";
 
 fn write_error(source: std::io::Error) -> FitError {
-    FitError::Write {
+    FitError::File {
         context: "could not write the predictions".into(),
         source,
     }

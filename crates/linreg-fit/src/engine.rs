@@ -59,7 +59,7 @@ pub(crate) fn pass(route: &Route, part: &Part<'_>, filter: Option<&str>) -> Resu
 #[cfg(feature = "datafusion")]
 fn sniffed_delimiter(part: &Part<'_>) -> Result<u8> {
     let first = &part.source.files()[0];
-    let text = std::fs::read(first).map_err(|source| crate::FitError::Write {
+    let text = std::fs::read(first).map_err(|source| crate::FitError::File {
         context: format!("cannot read {}", first.display()),
         source,
     })?;

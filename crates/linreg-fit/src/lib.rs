@@ -5,8 +5,8 @@
 //! not go together" error is raised there). [`fit`] then reads the table, in memory or
 //! out of core as the spec's [`Route`] says, fits the [`Family`] by gradient descent or
 //! exactly, and returns an owned [`Fit`]: the model, its scores, the exact optimum and, for
-//! exact least squares, the inference tables. [`evaluate()`](evaluate()) scores a saved model on a
-//! table; [`predict()`](predict()) appends its predictions to a table's rows. Nothing here prints,
+//! exact least squares, the inference tables. [`evaluate()`] scores a saved model on a table;
+//! [`predict()`] appends its predictions to a table's rows. Nothing here prints,
 //! parses arguments or writes model files: progress and warnings go to an [`Observer`], and
 //! `linreg-store` writes what a caller wants kept.
 //!
@@ -51,14 +51,13 @@ pub use family::{Family, Penalty};
 pub use memory::{fit_in_memory, init_description, initial_params, start_gd, GdStart};
 pub use outofcore::{check_width, Engine, FirstPass, OutOfCore, SAMPLE_ROWS};
 pub use prepare::{prepare, Prepared, Raw};
-pub use result::{Fit, FitStatistics};
+pub use result::Fit;
 pub use sources::{estimated_cells, open, plain_csv_that_fits, read_table_as};
 pub use spec::{
     ApplySpec, BasisSpec, CheckpointSpec, ColumnSpec, FitOptions, FitSpec, Init, Route, Solver,
     SplitSpec, TableSpec,
 };
 
-use burn::tensor::backend::AutodiffBackend;
 use linreg_train::FusedAutodiffBackend;
 
 /// Why a fit, an evaluation or a prediction stopped. Each message names the problem and,
@@ -116,10 +115,10 @@ pub enum FitError {
     /// An out-of-core pass.
     #[error(transparent)]
     Stream(#[from] linreg_stream::StreamError),
-    /// Writing predictions.
+    /// Reading or writing a file.
     #[error("{context}")]
-    Write {
-        /// What was being written.
+    File {
+        /// What was being read or written.
         context: String,
         /// Why it failed.
         #[source]
@@ -176,6 +175,3 @@ pub fn fit<B: FusedAutodiffBackend>(
         }
     }
 }
-
-/// The model of a fit without autodiff, for prediction.
-pub type InferenceModel<B> = linreg_model::LrModel<<B as AutodiffBackend>::InnerBackend>;

@@ -14,9 +14,6 @@ use linreg_train::Trained;
 use crate::exact::{Exact, Statistical};
 use crate::{Engine, FitSpec};
 
-/// The statistics of an exact least-squares fit.
-pub type FitStatistics = Statistical;
-
 /// A fitted model and everything known about it.
 pub struct Fit<B: AutodiffBackend> {
     /// The model (without autodiff), its history and its scores on both sets.
