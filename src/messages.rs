@@ -35,16 +35,8 @@ pub fn fit_lines<B: FusedAutodiffBackend>(fit: &Fit<B>, spec: &FitSpec, console:
             s.method,
             s.seconds * 1e3
         )),
-        (None, _) => {
-            let stopped = match trained.best_epoch {
-                Some(best) => format!(" (early stop; kept epoch {best})"),
-                None => String::new(),
-            };
-            console.line(&format!(
-                "   Trained {} epochs in {:.3} s{stopped}.",
-                trained.epochs_run, trained.seconds
-            ));
-        }
+        // Gradient descent: the library said how training went, right after it.
+        (None, _) => {}
     }
     let sets = [
         ("train", &trained.train_metrics),

@@ -61,7 +61,12 @@ pub fn fit_spec(args: &TrainArgs) -> Result<FitSpec> {
             resume: args.resume.clone(),
         },
     };
-    Ok(options.check()?)
+    let spec = options.check()?;
+    // The spec's gradient descent has no standard errors to make robust.
+    if args.robust.is_some() && args.solver == SolverArg::Gd {
+        bail!("--robust applies to the inference table of --solver exact --loss mse");
+    }
+    Ok(spec)
 }
 
 /// The loss the arguments name.
@@ -297,7 +302,11 @@ mod tests {
 
     #[test]
     fn options_that_do_not_go_together_are_refused_here() {
-        let cases: [(&[&str], &str); 7] = [
+        let cases: [(&[&str], &str); 8] = [
+            (
+                &["--robust", "hc1"],
+                "--robust applies to the inference table",
+            ),
             (
                 &["--where", "x > 0"],
                 "--where filters rows in a query engine",

@@ -5,7 +5,7 @@ Used to show that a refactor changed no output: for each case both binaries run 
 folder with the same relative paths; `summary.json` and `model.json` are compared with every
 `seconds` field removed, predictions and `model.safetensors` byte for byte (`model.mpk` holds
 Burn's random parameter ids, so it differs between any two runs), and the console output with
-the lines that report a time removed.
+the lines that report a time removed (and, for a refusal, its message on stderr).
 
     python3 tools/compare_outputs.py OLD_BINARY NEW_BINARY [--work DIR] [--rel 1e-13]
 
@@ -60,6 +60,13 @@ CASES = [
     ("predict-parquet", ["predict", "--model", "m-adam", "--data", "t.csv", "--output", "p.parquet"]),
     ("predict-stdout", ["predict", "--model", "m-poly", "--data", "t.csv"]),
     ("tutorial", ["--out", "tut"]),
+    # Refusals: the exit code and the message.
+    ("robust-with-gd", ["train", "--data", "d.csv", "--target", "y1", "--robust", "hc1", "--out", "m-no"]),
+    ("where-without-engine", ["train", "--data", "d.csv", "--target", "y1", "--where", "x1 > 0", "--out", "m-no"]),
+    ("polynomial-out-of-core", ["train", "--data", "d.parquet", "--target", "y1", "--features", "x1",
+                                "--polynomial", "2", "--engine", "stream", "--out", "m-no"]),
+    ("l2-with-gd", ["train", "--data", "d.csv", "--target", "y1", "--l2", "1", "--out", "m-no"]),
+    ("bad-delimiter", ["train", "--data", "d.csv", "--target", "y1", "--delimiter", ";;", "--out", "m-no"]),
 ]
 
 SETUP = [
@@ -141,6 +148,8 @@ def main():
     for name, args in CASES:
         got = {side: run(b, folders[side], args) for side, b in (("old", a.old), ("new", a.new))}
         same = got["old"][0] == got["new"][0] and got["old"][1] == got["new"][1]
+        # A refusal is compared by its message too.
+        same = same and (got["new"][0] == 0 or got["old"][2] == got["new"][2])
         print(f"{'same' if same else 'DIFFERENT':9} {name} (exit {got['new'][0]})")
         if not same:
             differences += 1

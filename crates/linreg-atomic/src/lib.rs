@@ -107,6 +107,11 @@ impl AtomicFile {
         Ok(Self { file, staged })
     }
 
+    /// The file it will replace.
+    pub fn path(&self) -> &Path {
+        self.staged.path()
+    }
+
     /// Flushes, syncs to disk, and renames over the target; the target's path.
     pub fn commit(self) -> io::Result<PathBuf> {
         let Self { file, staged } = self;

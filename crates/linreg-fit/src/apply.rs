@@ -424,7 +424,13 @@ impl Sink {
     fn finish(self) -> Result<Option<PathBuf>> {
         match self {
             Sink::Parquet(w) => Ok(Some(w.finish()?)),
-            Sink::CsvFile(f) => f.commit().map(Some).map_err(write_error),
+            Sink::CsvFile(f) => {
+                let path = f.path().to_path_buf();
+                f.commit().map(Some).map_err(|source| FitError::File {
+                    context: format!("cannot write {}", path.display()),
+                    source,
+                })
+            }
             Sink::Stdout(mut s) => s.flush().map(|()| None).map_err(write_error),
         }
     }

@@ -1,8 +1,9 @@
 //! linreg's fitting library: everything `linreg train`, `evaluate` and `predict` do, for any
 //! Rust program, without the command line.
 //!
-//! A fit starts from [`FitOptions`], checked once into a [`FitSpec`] (every "these options do
-//! not go together" error is raised there). [`fit`] then reads the table, in memory or
+//! A fit starts from [`FitOptions`], checked once into a [`FitSpec`] (the options' errors are
+//! raised there; what only a route out of core refuses, such as a polynomial basis, is raised
+//! by [`OutOfCore::open`] before anything is read). [`fit`] then reads the table, in memory or
 //! out of core as the spec's [`Route`] says, fits the [`Family`] by gradient descent or
 //! exactly, and returns an owned [`Fit`]: the model, its scores, the exact optimum and, for
 //! exact least squares, the inference tables. [`evaluate()`] scores a saved model on a table;
@@ -153,6 +154,25 @@ pub trait Observer: linreg_train::Progress {
 }
 
 impl Observer for () {}
+
+/// Tells `observer` that training is over and how it went: the line a person reads right
+/// after the epochs, before anything computed from the trained model.
+pub(crate) fn trained<B: burn::tensor::backend::AutodiffBackend>(
+    observer: &mut dyn Observer,
+    result: std::result::Result<linreg_train::Trained<B>, impl Into<FitError>>,
+) -> Result<linreg_train::Trained<B>> {
+    observer.training_done();
+    let trained = result.map_err(Into::into)?;
+    let stopped = match trained.best_epoch {
+        Some(best) => format!(" (early stop; kept epoch {best})"),
+        None => String::new(),
+    };
+    observer.note(&format!(
+        "   Trained {} epochs in {:.3} s{stopped}.",
+        trained.epochs_run, trained.seconds
+    ));
+    Ok(trained)
+}
 
 /// Fits `spec` on backend `B`, reading the table in memory or out of core as its route
 /// says. `()` as the observer ignores progress; gradient descent runs without checkpoints

@@ -176,8 +176,7 @@ pub fn fit_in_memory<B: FusedAutodiffBackend>(
                 checkpoints,
                 state,
             );
-            observer.training_done();
-            let trained = result?;
+            let trained = crate::trained(observer, result)?;
             let report = exact::compare_if(
                 compare_exact,
                 &data.split,

@@ -313,8 +313,7 @@ impl OutOfCore {
             ));
             train_streamed(model, &plan, config, device, observer)
         };
-        observer.training_done();
-        Ok(trained?)
+        crate::trained(observer, trained)
     }
 
     fn stream_plan(
