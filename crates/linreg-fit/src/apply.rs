@@ -396,28 +396,23 @@ impl Sink {
 
     /// Writes one chunk: the input columns `cols` and the predictions `pred`.
     fn write<T: linreg_io::Element>(&mut self, cols: &[&[T]], pred: &Matrix) -> Result<()> {
-        match self.csv() {
-            Some(out) => csv_rows(out, cols, pred),
-            None => {
-                let Sink::Parquet(w) = self else {
-                    unreachable!("not CSV")
-                };
-                let pred_cols: Vec<Vec<T>> = (0..pred.cols())
-                    .map(|t| {
-                        pred.column_values(t)
-                            .into_iter()
-                            .map(|v| T::from_f64(f64::from(v)))
-                            .collect()
-                    })
-                    .collect();
-                let all: Vec<&[T]> = cols
-                    .iter()
-                    .copied()
-                    .chain(pred_cols.iter().map(|c| &c[..]))
-                    .collect();
-                Ok(w.write_columns::<T>(&all)?)
-            }
-        }
+        let w = match self {
+            Sink::CsvFile(f) => return csv_rows(f, cols, pred),
+            Sink::Stdout(s) => return csv_rows(s, cols, pred),
+            Sink::Parquet(w) => w,
+        };
+        let pred_cols: Vec<Vec<T>> = (0..pred.cols())
+            .map(|t| {
+                let column = pred.column_values(t).into_iter();
+                column.map(|v| T::from_f64(f64::from(v))).collect()
+            })
+            .collect();
+        let all: Vec<&[T]> = cols
+            .iter()
+            .copied()
+            .chain(pred_cols.iter().map(|c| &c[..]))
+            .collect();
+        Ok(w.write_columns::<T>(&all)?)
     }
 
     /// Puts the output in place; the file written, if any.

@@ -121,21 +121,37 @@ pub fn report<B: Backend>(
     let on = |m: &LrModel<B>, d: &Dataset<_>| evaluate(m, d, loss, device);
     let (train_loss, test_loss) = (on(&optimum, &split.train), on(&optimum, &split.test));
     let (gd_train, gd_test) = (on(gd, &split.train), on(gd, &split.test));
+    let optimum = LinearParams {
+        weight: exact.fit.weight.clone(),
+        bias: exact.fit.bias.clone(),
+    };
+    let gd_params = gd.params_as::<f64>();
+    let losses = ((train_loss, test_loss), (gd_train, gd_test));
+    Ok(gap_report(exact, optimum, losses, &gd_params))
+}
+
+/// The gap report: the exact optimum's losses beside gradient descent's (`gd`'s), their
+/// absolute and relative gaps, and the distance between the two parameter sets.
+pub(crate) fn gap_report(
+    exact: &Exact,
+    optimum: LinearParams<f64>,
+    ((train_loss, test_loss), (gd_train, gd_test)): ((f64, f64), (f64, f64)),
+    gd: &LinearParams<f64>,
+) -> ExactReport {
     let rel = |gd: f64, opt: f64| (opt > 0.0).then(|| (gd - opt) / opt);
-    let gd = gd.params_as::<f64>();
     let param_distance = gd
         .weight
         .iter()
         .flatten()
         .chain(&gd.bias)
-        .zip(exact.fit.weight.iter().flatten().chain(&exact.fit.bias))
+        .zip(optimum.weight.iter().flatten().chain(&optimum.bias))
         .map(|(&a, b)| (a - b).powi(2))
         .sum::<f64>()
         .sqrt();
-    Ok(ExactReport {
+    ExactReport {
         method: exact.method.into(),
-        weight: exact.fit.weight.clone(),
-        bias: exact.fit.bias.clone(),
+        weight: optimum.weight,
+        bias: optimum.bias,
         train_loss,
         test_loss,
         gd_train_loss: gd_train,
@@ -151,7 +167,7 @@ pub fn report<B: Backend>(
         param_distance,
         iterations: exact.fit.iterations,
         seconds: exact.seconds,
-    })
+    }
 }
 
 /// Solves when small enough (or `forced`) and compares; `None` when skipped. The comparison

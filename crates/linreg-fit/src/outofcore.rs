@@ -10,7 +10,7 @@ use linreg_data::{Dataset, Matrix, Split, Standardizer};
 use linreg_io::{Format, IoError, ScanOptions, Selected, Selection, Source};
 use linreg_model::{LinearParams, LrModel};
 use linreg_solve::{Inference, Method, Moments};
-use linreg_store::{ExactReport, Pair, ParamsJson, Rows};
+use linreg_store::{ExactReport, ParamsJson, Rows};
 use linreg_stream::{
     moments_pass, scores, standardize, standardizer, train_on_moments, train_streamed,
     MemoryBudget, MomentsPass, Part, RowSplit, Rows as Which, StreamPlan,
@@ -629,38 +629,12 @@ impl Solve<'_> {
         gd: &LinearParams<f64>,
     ) -> ExactReport {
         let (train, test) = self.scored(&st.original);
-        let (train_loss, test_loss) = (train.mean.mse, test.mean.mse);
+        let losses = (
+            (train.mean.mse, test.mean.mse),
+            (trained.train_loss, trained.test_loss),
+        );
         let optimum = crate::exact::params(&st.exact);
-        let rel = |gd: f64, opt: f64| (opt > 0.0).then(|| (gd - opt) / opt);
-        let param_distance = gd
-            .weight
-            .iter()
-            .flatten()
-            .chain(&gd.bias)
-            .zip(optimum.weight.iter().flatten().chain(&optimum.bias))
-            .map(|(&a, b)| (a - b).powi(2))
-            .sum::<f64>()
-            .sqrt();
-        ExactReport {
-            method: st.exact.method.into(),
-            weight: optimum.weight.clone(),
-            bias: optimum.bias.clone(),
-            train_loss,
-            test_loss,
-            gd_train_loss: trained.train_loss,
-            gd_test_loss: trained.test_loss,
-            gap: Pair {
-                train: rel(trained.train_loss, train_loss),
-                test: rel(trained.test_loss, test_loss),
-            },
-            gap_abs: Pair {
-                train: trained.train_loss - train_loss,
-                test: trained.test_loss - test_loss,
-            },
-            param_distance,
-            iterations: 1,
-            seconds: st.exact.seconds,
-        }
+        crate::exact::gap_report(&st.exact, optimum, losses, gd)
     }
 }
 
