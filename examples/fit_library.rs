@@ -74,6 +74,7 @@ fn main() -> Result<(), Error> {
         features: None,
         targets: None,
         table: TableSpec::new(&table),
+        alpha: None,
     };
     let evaluation = linreg_fit::evaluate::<NdArray>(&apply, &device)?;
     println!(

@@ -420,13 +420,17 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
 
     /// `gd` (gradient descent) or `exact` (the loss's exact minimizer, solved directly).
-    #[arg(long, value_enum, default_value_t = SolverArg::Gd)]
-    pub solver: SolverArg,
+    /// Default: gd, or exact (coordinate descent) with --penalty, --path or --cv.
+    #[arg(long, value_enum)]
+    pub solver: Option<SolverArg>,
 
     /// Ridge penalty λ with `--solver exact --loss mse`: minimizes MSE + λ‖w‖² (the bias is not
     /// penalized). For gradient descent use --weight-decay.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub l2: f64,
+
+    #[command(flatten)]
+    pub penalty: PenaltyArgs,
 
     /// After gradient descent, solve exactly and report the gap even for a large table
     /// (tables up to 1,000,000 cells are always compared).
@@ -472,6 +476,90 @@ pub struct TrainArgs {
 
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+/// The elastic net: `(1/2n)‖y − Xβ − β₀‖² + α(R‖β‖₁ + (1−R)/2‖β‖²)`, as scikit-learn's
+/// `ElasticNet` and glmnet define it.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Penalties, paths and cross-validation")]
+pub struct PenaltyArgs {
+    /// Penalize the coefficients (least squares, solved by coordinate descent): `l1` (lasso),
+    /// `l2` (ridge) or `elasticnet` (both, mixed by --l1-ratio). The intercept is not
+    /// penalized; with standardized features (the default) the penalty acts on the
+    /// standardized coefficients, as glmnet's standardize=TRUE.
+    #[arg(long, value_enum)]
+    pub penalty: Option<PenaltyArg>,
+
+    /// The penalty's strength α (one fit).
+    #[arg(long, allow_negative_numbers = true)]
+    pub alpha: Option<f64>,
+
+    /// R, the lasso's share of the elastic net (1: lasso, 0: ridge). Default: 0.5 with
+    /// --penalty elasticnet.
+    #[arg(long, value_name = "R", allow_negative_numbers = true)]
+    pub l1_ratio: Option<f64>,
+
+    /// Fit the whole path: --n-alphas values of α from α_max (where every coefficient is 0)
+    /// down to α_max × --alpha-min-ratio, each from the last. The model saved is the last;
+    /// `predict --alpha A` applies any α of the path.
+    #[arg(long)]
+    pub path: bool,
+
+    /// Number of α values on the path (default 100).
+    #[arg(long, value_name = "N")]
+    pub n_alphas: Option<usize>,
+
+    /// Smallest α of the path as a share of α_max (default 1e-3).
+    #[arg(long, value_name = "RATIO", allow_negative_numbers = true)]
+    pub alpha_min_ratio: Option<f64>,
+
+    /// The α values of the path, comma-separated, instead of a grid.
+    #[arg(
+        long,
+        value_name = "A,B,…",
+        value_delimiter = ',',
+        allow_negative_numbers = true
+    )]
+    pub alphas: Option<Vec<f64>>,
+
+    /// Choose α by K-fold cross-validation over the path (folds seeded by --seed).
+    #[arg(long, value_name = "K")]
+    pub cv: Option<usize>,
+
+    /// Cross-validation with the folds this column gives (one per distinct value).
+    #[arg(long, value_name = "COL", conflicts_with = "cv")]
+    pub cv_column: Option<String>,
+
+    /// Which α cross-validation saves: `min` (least mean error) or `1se` (the largest α within
+    /// one standard error of it, glmnet's lambda.1se). Default: min.
+    #[arg(long, value_enum)]
+    pub cv_rule: Option<CvRuleArg>,
+
+    /// Coordinate descent stops when the duality gap is below TOL times the target's mean
+    /// square (default 1e-7).
+    #[arg(long, allow_negative_numbers = true)]
+    pub tol: Option<f64>,
+}
+
+/// What `--penalty` penalizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PenaltyArg {
+    /// The lasso: α‖β‖₁.
+    L1,
+    /// Ridge: α/2‖β‖².
+    L2,
+    /// Both: α(R‖β‖₁ + (1−R)/2‖β‖²).
+    Elasticnet,
+}
+
+/// Which α cross-validation picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CvRuleArg {
+    /// The least mean held-out error.
+    Min,
+    /// The largest α within one standard error of the least.
+    #[value(name = "1se")]
+    OneSe,
 }
 
 /// `linreg evaluate`.
@@ -533,6 +621,11 @@ pub struct WeightsColumns {
     /// writes `<name>_pred`; `evaluate` scores against these columns).
     #[arg(long, value_name = "COL[,COL…]", value_delimiter = ',')]
     pub target: Option<Vec<String>>,
+
+    /// With a model saved with a regularization path (--path, --cv): apply its coefficients
+    /// at this α (between two points of the path, linear in α, as glmnet's predict).
+    #[arg(long, allow_negative_numbers = true)]
+    pub alpha: Option<f64>,
 }
 
 /// `linreg generate`.

@@ -3,7 +3,7 @@
 
 use linreg_fit::{FirstPass, Fit, FitSpec, Solver};
 use linreg_solve::{Conditioning, Inference};
-use linreg_store::ExactReport;
+use linreg_store::{ExactReport, PenaltyJson};
 use linreg_train::FusedAutodiffBackend;
 
 use crate::console::{metrics_table, Console};
@@ -51,6 +51,11 @@ pub fn fit_lines<B: FusedAutodiffBackend>(fit: &Fit<B>, spec: &FitSpec, console:
             console.line(&line);
         }
     }
+    if let Some(penalty) = &fit.penalty {
+        for line in penalty_lines(penalty, &fit.features, &fit.targets) {
+            console.line(&line);
+        }
+    }
     if let Some(st) = &fit.statistics {
         for table in &st.tables {
             for line in inference_lines(table) {
@@ -61,6 +66,76 @@ pub fn fit_lines<B: FusedAutodiffBackend>(fit: &Fit<B>, spec: &FitSpec, console:
             eprintln!("{w}");
         }
     }
+}
+
+/// A penalized fit's lines: the path, the cross-validation, the chosen coefficients, and
+/// why there is no inference table.
+pub fn penalty_lines(p: &PenaltyJson, features: &[String], targets: &[String]) -> Vec<String> {
+    let path = &p.path;
+    let n = path.alphas.len();
+    let chosen = path
+        .alphas
+        .iter()
+        .position(|&a| a == path.alpha)
+        .unwrap_or(n - 1);
+    let name = match p.kind.as_str() {
+        "lasso" => "Lasso".to_string(),
+        "ridge" => "Ridge".to_string(),
+        _ => format!("Elastic net (l1_ratio {})", num(path.l1_ratio)),
+    };
+    let mut lines = vec![match n {
+        1 => format!("   {name} at α = {}:", num(path.alpha)),
+        _ => format!(
+            "   {name} path: {n} α from {} to {} (α_max = {}, where every coefficient is 0)",
+            num(path.alphas[0]),
+            num(path.alphas[n - 1]),
+            num(path.alpha_max)
+        ),
+    }];
+    if let Some(cv) = &p.cv {
+        let at = |a: f64| path.alphas.iter().position(|&x| x == a).unwrap_or(0);
+        let (m, o) = (at(cv.alpha_min), at(cv.alpha_1se));
+        lines.push(format!(
+            "   Cross-validation, {} folds ({}): α_min = {} (MSE {} ± {}), α_1se = {} (MSE {} ± {}); the model is at α_{}",
+            cv.folds,
+            cv.assignment,
+            num(cv.alpha_min),
+            num(cv.mean[m]),
+            num(cv.standard_error[m]),
+            num(cv.alpha_1se),
+            num(cv.mean[o]),
+            num(cv.standard_error[o]),
+            cv.rule
+        ));
+    }
+    let total = features.len() * targets.len();
+    lines.push(format!(
+        "   Coefficients at α = {} ({} of {total} non-zero; deviance ratio {}), on the original columns:",
+        num(path.alpha),
+        path.nonzero[chosen],
+        path.deviance_ratio[chosen]
+            .iter()
+            .map(|d| format!("{d:.6}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    for (t, target) in targets.iter().enumerate() {
+        if targets.len() > 1 {
+            lines.push(format!("     {target}:"));
+        }
+        let bias = path.bias[chosen][t];
+        let width = features.iter().map(|f| f.len()).max().unwrap_or(0).max(9);
+        lines.push(format!("     {:<width$}  {}", "intercept", num(bias)));
+        for (f, w) in features.iter().zip(&path.weight[chosen][t]) {
+            lines.push(format!("     {f:<width$}  {}", num(*w)));
+        }
+    }
+    lines.push(
+        "   No inference table: the penalty chose these coefficients, and standard errors that \
+         ignore the choosing would mislead (report.html draws the path and the cross-validation)."
+            .into(),
+    );
+    lines
 }
 
 /// The report's lines for a person.

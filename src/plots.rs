@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use linreg_data::Split;
 use linreg_fit::Prepared;
+use linreg_store::PenaltyJson;
 use linreg_train::{predict, FusedAutodiffBackend, LogEntry, Trained};
 
 /// Draws `loss.png` and `loss.svg` in `dir` from the logged history, and returns their paths;
@@ -25,6 +26,44 @@ pub fn loss_curves(dir: &Path, history: &[LogEntry]) -> Result<Vec<PathBuf>> {
             Ok(path)
         })
         .collect()
+}
+
+/// A penalized fit's figures: `path.*` (the coefficients against log α) and, after
+/// cross-validation, `cv.*` (the mean held-out error with one standard error either side).
+pub fn penalty(
+    dir: &Path,
+    p: &PenaltyJson,
+    features: &[String],
+    targets: &[String],
+) -> Result<Vec<PathBuf>> {
+    let path = &p.path;
+    let mut coefficients = Vec::new();
+    for (t, target) in targets.iter().enumerate() {
+        for (j, feature) in features.iter().enumerate() {
+            let name = match targets.len() {
+                1 => feature.clone(),
+                _ => format!("{target}: {feature}"),
+            };
+            coefficients.push((name, path.weight.iter().map(|w| w[t][j]).collect()));
+        }
+    }
+    let mut written = Vec::new();
+    // One α has no path to draw.
+    if path.alphas.len() < 2 {
+        return Ok(written);
+    }
+    for ext in ["png", "svg"] {
+        let file = dir.join(format!("path.{ext}"));
+        linreg_plot::plot_path(&file, &path.alphas, &coefficients)?;
+        written.push(file);
+        if let Some(cv) = &p.cv {
+            let file = dir.join(format!("cv.{ext}"));
+            let curve = (cv.mean.as_slice(), cv.standard_error.as_slice());
+            linreg_plot::plot_cv(&file, &path.alphas, curve, (cv.alpha_min, cv.alpha_1se))?;
+            written.push(file);
+        }
+    }
+    Ok(written)
 }
 
 /// `data.*` (the rows) and `predictions.*` (the rows and the test predictions) of one

@@ -5,13 +5,15 @@
 use anyhow::{bail, Result};
 use linreg_data::CsvOptions;
 use linreg_fit::{
-    ApplySpec, BasisSpec, CheckpointSpec, ColumnSpec, Family, FitOptions, FitSpec, Init, Penalty,
-    Route, Solver, SplitSpec, TableSpec,
+    AlphaChoice, Alphas, ApplySpec, BasisSpec, CheckpointSpec, ColumnSpec, CvRule, CvSpec,
+    ElasticNet, Family, FitOptions, FitSpec, Folds, Init, Penalty, Route, Solver, SplitSpec,
+    TableSpec,
 };
 use linreg_train::{LossKind, Schedule, TrainConfig};
 
 use crate::cli::{
-    EngineArg, LossArg, ScheduleArg, SolverArg, TableArgs, TrainArgs, TutorialArgs, WeightsColumns,
+    CvRuleArg, EngineArg, LossArg, PenaltyArg, PenaltyArgs, ScheduleArg, SolverArg, TableArgs,
+    TrainArgs, TutorialArgs, WeightsColumns,
 };
 
 /// `linreg train`'s arguments as a checked [`FitSpec`].
@@ -39,8 +41,8 @@ pub fn fit_spec(args: &TrainArgs) -> Result<FitSpec> {
             intercept: !args.no_intercept,
         },
         family: Family::Regression(loss(args)),
-        penalty: Penalty::ridge(args.l2),
-        solver: match args.solver {
+        penalty: penalty(args)?,
+        solver: match solver(args)? {
             SolverArg::Gd => Solver::Gd {
                 compare_exact: args.compare_exact,
             },
@@ -63,10 +65,111 @@ pub fn fit_spec(args: &TrainArgs) -> Result<FitSpec> {
     };
     let spec = options.check()?;
     // The spec's gradient descent has no standard errors to make robust.
-    if args.robust.is_some() && args.solver == SolverArg::Gd {
+    if args.robust.is_some() && solver(args)? == SolverArg::Gd {
         bail!("--robust applies to the inference table of --solver exact --loss mse");
     }
     Ok(spec)
+}
+
+/// The solver: as given, else coordinate descent (exact) for a penalty, else gradient descent.
+fn solver(args: &TrainArgs) -> Result<SolverArg> {
+    let penalized = penalized(&args.penalty);
+    Ok(match args.solver {
+        Some(SolverArg::Gd) if penalized => bail!(
+            "--penalty, --path and --cv are solved by coordinate descent (--solver exact); \
+             gradient descent's penalty is --weight-decay"
+        ),
+        Some(s) => s,
+        None if penalized => SolverArg::Exact,
+        None => SolverArg::Gd,
+    })
+}
+
+/// Whether any elastic-net option was given.
+fn penalized(p: &PenaltyArgs) -> bool {
+    p.penalty.is_some()
+        || p.alpha.is_some()
+        || p.l1_ratio.is_some()
+        || p.path
+        || p.alphas.is_some()
+        || p.cv.is_some()
+        || p.cv_column.is_some()
+}
+
+/// `--l2`, or the elastic net the penalty options describe.
+fn penalty(args: &TrainArgs) -> Result<Penalty> {
+    let p = &args.penalty;
+    if !penalized(p) {
+        if p.n_alphas.is_some()
+            || p.alpha_min_ratio.is_some()
+            || p.cv_rule.is_some()
+            || p.tol.is_some()
+        {
+            bail!("--n-alphas, --alpha-min-ratio, --cv-rule and --tol shape a penalized fit: add --penalty (with --path or --cv)");
+        }
+        return Ok(Penalty::ridge(args.l2));
+    }
+    if args.l2 != 0.0 {
+        bail!("--l2 is the closed-form ridge; with --penalty use --penalty l2 --alpha A (the same fit: MSE + A‖w‖², with the population standard deviation when standardizing)");
+    }
+    Ok(Penalty::ElasticNet(ElasticNet {
+        l1_ratio: l1_ratio(p)?,
+        alphas: alphas(p)?,
+        choice: choice(p)?,
+        tol: p.tol.unwrap_or(1e-7),
+    }))
+}
+
+fn l1_ratio(p: &PenaltyArgs) -> Result<f64> {
+    Ok(match (p.penalty, p.l1_ratio) {
+        (Some(PenaltyArg::L1) | None, None) => 1.0,
+        (Some(PenaltyArg::L2), None) => 0.0,
+        (Some(PenaltyArg::Elasticnet), None) => 0.5,
+        (Some(PenaltyArg::Elasticnet) | None, Some(r)) => r,
+        (Some(k), Some(r)) => bail!(
+            "--l1-ratio {r} mixes the elastic net; --penalty {} fixes it at {}: use --penalty elasticnet --l1-ratio {r}",
+            if k == PenaltyArg::L1 { "l1" } else { "l2" },
+            if k == PenaltyArg::L1 { 1 } else { 0 }
+        ),
+    })
+}
+
+fn alphas(p: &PenaltyArgs) -> Result<Alphas> {
+    let path = p.path || p.cv.is_some() || p.cv_column.is_some();
+    match (p.alpha, &p.alphas) {
+        (Some(a), None) if !path => Ok(Alphas::Given(vec![a])),
+        (Some(_), _) => bail!(
+            "--alpha fits one α; a path (--path, --cv) takes its α from --alphas A,B,… or a grid \
+             (--n-alphas, --alpha-min-ratio)"
+        ),
+        (None, Some(list)) => Ok(Alphas::Given(list.clone())),
+        (None, None) if path => Ok(Alphas::Grid {
+            count: p.n_alphas.unwrap_or(100),
+            min_ratio: p.alpha_min_ratio.unwrap_or(1e-3),
+        }),
+        (None, None) => bail!(
+            "--penalty needs a strength: --alpha A for one fit, --path for the whole path, or \
+             --cv K to choose α by cross-validation"
+        ),
+    }
+}
+
+fn choice(p: &PenaltyArgs) -> Result<AlphaChoice> {
+    let folds = match (p.cv, &p.cv_column) {
+        (Some(k), None) => Folds::Seeded(k),
+        (None, Some(c)) => Folds::Column(c.clone()),
+        _ if p.cv_rule.is_some() => {
+            bail!("--cv-rule chooses among the folds of --cv K or --cv-column COL: add one")
+        }
+        _ => return Ok(AlphaChoice::Smallest),
+    };
+    Ok(AlphaChoice::CrossValidation(CvSpec {
+        folds,
+        rule: match p.cv_rule {
+            Some(CvRuleArg::OneSe) => CvRule::OneSe,
+            _ => CvRule::Min,
+        },
+    }))
 }
 
 /// The loss the arguments name.
@@ -152,6 +255,7 @@ pub fn apply_spec(
         features: columns.features.clone(),
         targets: columns.target.clone(),
         table: table_spec(table)?,
+        alpha: columns.alpha,
     })
 }
 

@@ -184,10 +184,14 @@ impl Run<'_> {
         messages::fit_lines(fit, self.spec, console);
         let out = &self.outputs.out;
         artifacts::prepare_out_dir(out)?;
-        let plots = match figures {
+        let mut plots = match figures {
             Some(data) => plots::train(out, data, &fit.trained, device)?,
             None => plots::loss_curves(out, &fit.trained.history)?,
         };
+        if let Some(p) = &fit.penalty {
+            plots.extend(plots::penalty(out, p, &fit.features, &fit.targets)?);
+            plots.sort();
+        }
         let model = linreg_store::save_model(&fit.trained.model, &fit.model_info(self.spec), out)?;
         let where_ = (self.placement.backend, self.placement.device.as_str());
         let summary = fit.summary(self.spec, where_, &model, plots.clone());

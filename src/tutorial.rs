@@ -152,6 +152,7 @@ impl Finished<'_> {
             standardizer: None,
             polynomial: None,
             exact: None,
+            path: None,
         };
         let saved = linreg_store::save_model(&trained.model, &info, out)?;
         reload_and_compare::<B>(&saved, out, self.split, &predictions, device)?;
@@ -216,6 +217,7 @@ impl Finished<'_> {
             },
             exact: self.report,
             inference: None,
+            penalty: None,
             seconds: trained.seconds,
             files: Files {
                 model: saved.record.clone(),

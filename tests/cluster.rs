@@ -68,6 +68,7 @@ fn query(dir: &Path, filter: Option<&str>) -> MomentsQuery {
         targets: vec!["y".into()],
         weights: None,
         filter: filter.map(String::from),
+        folds: None,
     }
 }
 

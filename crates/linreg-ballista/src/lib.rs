@@ -24,6 +24,7 @@
 //!     targets: vec!["y".into()],
 //!     weights: None,
 //!     filter: None,
+//!     folds: None,
 //! };
 //! let m = linreg_ballista::moments(&query, Some("df://scheduler:50050"))?;
 //! println!("{} rows", m.plain.rows());

@@ -32,6 +32,7 @@
 //!     targets: vec!["y".into()],
 //!     weights: None,
 //!     filter: Some("x >= 10".into()),
+//!     folds: None,
 //! };
 //! let m = moments(&query)?;
 //! assert_eq!(m.plain.rows(), 90);
@@ -286,6 +287,8 @@ pub struct MomentsQuery {
     pub weights: Option<String>,
     /// An SQL condition the rows must meet (`WHERE …`).
     pub filter: Option<String>,
+    /// A column of cross-validation fold labels: the moments are also summed per label.
+    pub folds: Option<String>,
 }
 
 /// The moments a query returns: with the row weights (the same as `plain` without a weight
@@ -295,6 +298,20 @@ pub struct EngineMoments {
     /// Weighted (what weighted least squares solves).
     pub weighted: Moments,
     /// Unweighted (standardization statistics, metrics).
+    pub plain: Moments,
+    /// With [`MomentsQuery::folds`]: each label's rows, in increasing label order (the
+    /// totals above are their merge).
+    pub folds: Vec<FoldMoments>,
+}
+
+/// The moments of the rows of one fold label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldMoments {
+    /// The label.
+    pub label: f64,
+    /// With the row weights.
+    pub weighted: Moments,
+    /// Without.
     pub plain: Moments,
 }
 
@@ -324,7 +341,13 @@ pub fn moments_sql(query: &MomentsQuery, table: &str) -> String {
         .as_ref()
         .map(|f| format!(" WHERE {f}"))
         .unwrap_or_default();
-    format!("SELECT {select} FROM {table}{filter}")
+    match &query.folds {
+        Some(fold) => {
+            let label = format!("CAST({} AS DOUBLE)", quote(fold));
+            format!("SELECT {select}, {label} FROM {table}{filter} GROUP BY {label}")
+        }
+        None => format!("SELECT {select} FROM {table}{filter}"),
+    }
 }
 
 /// Registers the aggregates and `query`'s files (as table `t`) with `ctx`.
@@ -362,27 +385,82 @@ pub async fn register(ctx: &SessionContext, query: &MomentsQuery) -> Result<(), 
 
 /// Runs the moments query on `ctx` (registered by [`register`]).
 pub async fn run(ctx: &SessionContext, query: &MomentsQuery) -> Result<EngineMoments, EngineError> {
-    let (p, k) = (query.features.len(), query.targets.len());
     let batches = ctx.sql(&moments_sql(query, "t")).await?.collect().await?;
-    let row = batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .ok_or_else(|| EngineError::Invalid("the moments query returned no row".into()))?;
+    let mut rows = Vec::new();
+    for b in &batches {
+        for r in 0..b.num_rows() {
+            rows.push(row_moments(query, b, r)?);
+        }
+    }
+    let Some(folds) = &query.folds else {
+        let (weighted, plain) = rows
+            .pop()
+            .map(|f| (f.weighted, f.plain))
+            .ok_or_else(|| EngineError::Invalid("the moments query returned no row".into()))?;
+        return Ok(EngineMoments {
+            weighted,
+            plain,
+            folds: Vec::new(),
+        });
+    };
+    if let Some(bad) = rows.iter().find(|f| f.label.is_nan()) {
+        return Err(EngineError::Invalid(format!(
+            "the fold column {folds} is empty or not a number in some rows ({}); every row needs a label",
+            bad.label
+        )));
+    }
+    rows.sort_by(|a, b| a.label.total_cmp(&b.label));
+    let (p, k) = (query.features.len(), query.targets.len());
+    let (mut weighted, mut plain) = (Moments::new(p, k), Moments::new(p, k));
+    for f in &rows {
+        weighted.merge(&f.weighted)?;
+        plain.merge(&f.plain)?;
+    }
+    Ok(EngineMoments {
+        weighted,
+        plain,
+        folds: rows,
+    })
+}
+
+/// Row `r` of a result batch: the moments (plain, then weighted when weighted), then the
+/// fold label when grouped (NaN for a null label).
+fn row_moments(
+    query: &MomentsQuery,
+    b: &datafusion::arrow::record_batch::RecordBatch,
+    r: usize,
+) -> Result<FoldMoments, EngineError> {
+    let (p, k) = (query.features.len(), query.targets.len());
     let get = |i: usize| -> Result<Moments, EngineError> {
-        let col: &BinaryArray = row.column(i).as_binary();
-        if col.is_null(0) {
+        let col: &BinaryArray = b.column(i).as_binary();
+        if col.is_null(r) {
             // No row passed the filter.
             return Ok(Moments::new(p, k));
         }
-        decode(col.value(0), p, k)
+        decode(col.value(r), p, k)
     };
     let plain = get(0)?;
-    let weighted = if query.weights.is_some() {
-        get(1)?
-    } else {
-        plain.clone()
+    let weighted = match query.weights {
+        Some(_) => get(1)?,
+        None => plain.clone(),
     };
-    Ok(EngineMoments { weighted, plain })
+    let label = match query.folds {
+        Some(_) => {
+            let col = b.column(b.num_columns() - 1);
+            let values = col.as_primitive::<Float64Type>();
+            if values.is_null(r) {
+                f64::NAN
+            } else {
+                values.value(r)
+            }
+        }
+        None => 0.0,
+    };
+    Ok(FoldMoments {
+        label,
+        weighted,
+        plain,
+    })
 }
 
 /// The moments of `query`'s rows, computed by DataFusion on every core of this machine.
@@ -424,6 +502,7 @@ mod tests {
             targets: vec!["y".into()],
             weights: Some("w".into()),
             filter: Some("y > 0".into()),
+            folds: None,
         };
         assert_eq!(
             moments_sql(&q, "t"),

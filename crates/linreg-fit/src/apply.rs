@@ -39,7 +39,17 @@ pub fn load_model<B: Backend>(spec: &ApplySpec, device: &B::Device) -> Result<Lo
             )));
         }
         let (model, meta) = linreg_store::load_model::<B>(path, device)?;
+        let model = match spec.alpha {
+            Some(alpha) => at_alpha(model, &meta, alpha, path)?,
+            None => model,
+        };
         return Ok(LoadedModel { model, meta });
+    }
+    if spec.alpha.is_some() {
+        return Err(FitError::Options(format!(
+            "--alpha picks a point of a saved path; {} is a weights file without one",
+            path.display()
+        )));
     }
     let model = linreg_store::load_weights::<B>(path, None, device)?;
     let (d_in, d_out) = (model.d_input(), model.d_output());
@@ -74,11 +84,41 @@ pub fn load_model<B: Backend>(spec: &ApplySpec, device: &B::Device) -> Result<Lo
         precision: linreg_store::precision_of::<B>().into(),
         polynomial: None,
         exact: None,
+        path: None,
     };
     Ok(LoadedModel { model, meta })
 }
 
 /// Refuses a model that does not name its columns.
+/// `model` with the coefficients of its saved path at `alpha`.
+fn at_alpha<B: Backend>(
+    model: LrModel<B>,
+    meta: &ModelMeta,
+    alpha: f64,
+    path: &Path,
+) -> Result<LrModel<B>> {
+    let Some(saved) = &meta.path else {
+        return Err(FitError::Options(format!(
+            "--alpha picks a point of a regularization path, and the model in {} has none; train \
+             it with --penalty (and --path or --cv) to save one",
+            path.display()
+        )));
+    };
+    let params = saved
+        .params_at(alpha)
+        .map_err(|e| FitError::Options(e.to_string()))?;
+    let (weight, bias) = match meta.standardizer() {
+        Some(s) => s.to_model_units(&params.weight, &params.bias),
+        None => (params.weight, params.bias),
+    };
+    let bias = if model.linear.bias.is_some() {
+        bias
+    } else {
+        Vec::new()
+    };
+    Ok(model.with_params(&linreg_model::LinearParams { weight, bias })?)
+}
+
 fn named(spec: &ApplySpec, meta: &ModelMeta) -> Result<()> {
     if meta.features.is_empty() || meta.targets.is_empty() {
         return Err(FitError::Input(format!(

@@ -37,6 +37,7 @@ pub(crate) fn pass(route: &Route, part: &Part<'_>, filter: Option<&str>) -> Resu
         targets: part.selected.targets().to_vec(),
         weights: part.selected.weights().map(String::from),
         filter: filter.map(String::from),
+        folds: part.selected.folds().map(String::from),
     };
     let moments = match route {
         Route::Ballista { cluster, .. } => ballista_moments(&query, cluster.as_deref())?,
@@ -52,6 +53,17 @@ pub(crate) fn pass(route: &Route, part: &Part<'_>, filter: Option<&str>) -> Resu
             weighted: Moments::new(p, k),
             plain: Moments::new(p, k),
         },
+        folds: moments
+            .folds
+            .into_iter()
+            .map(|f| {
+                let set = SetMoments {
+                    weighted: f.weighted,
+                    plain: f.plain,
+                };
+                (f.label, set)
+            })
+            .collect(),
     })
 }
 

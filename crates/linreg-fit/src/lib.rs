@@ -37,6 +37,7 @@ mod exact;
 mod family;
 mod memory;
 mod outofcore;
+mod penalized;
 mod prepare;
 pub mod report;
 mod result;
@@ -48,7 +49,7 @@ pub use exact::{
     compare_if, report, solve, standardized_params, trained_from_exact, Exact, Statistical,
     AUTO_CELLS,
 };
-pub use family::{Family, Penalty};
+pub use family::{AlphaChoice, Alphas, CvRule, CvSpec, ElasticNet, Family, Folds, Penalty};
 pub use memory::{fit_in_memory, init_description, initial_params, start_gd, GdStart};
 pub use outofcore::{check_width, Engine, FirstPass, OutOfCore, SAMPLE_ROWS};
 pub use prepare::{prepare, Prepared, Raw};
@@ -104,6 +105,9 @@ pub enum FitError {
     /// An exact solve.
     #[error(transparent)]
     Solve(#[from] linreg_solve::SolveError),
+    /// A penalized fit (coordinate descent, its path or cross-validation).
+    #[error(transparent)]
+    Path(#[from] linreg_path::PathError),
     /// Parameters that do not fit the model.
     #[error(transparent)]
     Model(#[from] linreg_model::ModelError),

@@ -4,12 +4,13 @@
 use linreg_data::rng::SplitMix64;
 use linreg_model::{LinearParams, LrModel, LrModelConfig};
 use linreg_store::checkpoint::{self, CheckpointMeta, RunIdentity, RunRecord};
-use linreg_store::{ParamsJson, Rows, StoreError};
+use linreg_store::{ParamsJson, PenaltyJson, Rows, StoreError};
 use linreg_train::{
     train_checkpointed, Checkpointer, FusedAutodiffBackend, LossKind, TrainState, Trained,
 };
 
 use crate::exact::{self, least_squares_statistical, Exact, Statistical};
+use crate::penalized;
 use crate::{Fit, FitError, FitSpec, Init, Observer, Prepared, Result, Solver};
 
 /// PyTorch's `nn.Linear` initialization, `U(−k, k)` with `k = 1/√inputs`, drawn on the host
@@ -163,6 +164,7 @@ pub fn fit_in_memory<B: FusedAutodiffBackend>(
         resumed,
         ..
     } = start;
+    let mut penalty = None;
     let (trained, exact, solved, statistics) = match spec.solver {
         Solver::Gd { compare_exact } => {
             let state = resumed.map(|(state, ..)| state);
@@ -189,7 +191,8 @@ pub fn fit_in_memory<B: FusedAutodiffBackend>(
             (trained, report, None, None)
         }
         Solver::Exact { .. } => {
-            let (solved, statistics) = solve_exact(spec, data, observer)?;
+            let (solved, statistics, penalized) = solve_exact(spec, data, observer)?;
+            penalty = penalized;
             let loss = spec.train_config().loss;
             // Scored on the f64 rows when there are (an f64 model keeps their digits).
             let (trained, report) = match &data.wide {
@@ -214,28 +217,37 @@ pub fn fit_in_memory<B: FusedAutodiffBackend>(
         exact,
         solved,
         statistics,
+        penalty,
         engine: None,
     })
 }
 
-/// The exact solution, with its statistics for least squares. Ridge on standardized
-/// features penalizes the standardized coefficients: that problem is the f32 standardized
-/// one, solved as such.
+/// The exact solution, with its statistics for least squares (and a penalized fit's path).
+/// Ridge on standardized features penalizes the standardized coefficients: that problem is
+/// the f32 standardized one, solved as such.
 fn solve_exact(
     spec: &FitSpec,
     data: &Prepared,
     observer: &mut dyn Observer,
-) -> Result<(Exact, Option<Statistical>)> {
+) -> Result<(Exact, Option<Statistical>, Option<PenaltyJson>)> {
+    if let Some(net) = spec.penalty.elastic_net() {
+        let p = penalized::in_memory(spec, net, data)?;
+        return Ok((
+            p.statistical.exact.clone(),
+            Some(p.statistical),
+            Some(p.summary),
+        ));
+    }
     let l2 = spec.penalty.l2();
     let ridge_standardized = l2 > 0.0 && data.standardizer.is_some();
     let loss = spec.train_config().loss;
     if loss == LossKind::Mse && !ridge_standardized {
         let st = least_squares_statistical(data, spec, observer)?;
-        return Ok((st.exact.clone(), Some(st)));
+        return Ok((st.exact.clone(), Some(st), None));
     }
     let intercept = spec.basis.intercept;
     let solved = exact::solve(&data.split, loss, l2, &data.features, intercept, observer)?;
-    Ok((solved, None))
+    Ok((solved, None, None))
 }
 
 /// The exact solution as a trained model with its scores, and its report.

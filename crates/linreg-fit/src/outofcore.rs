@@ -12,13 +12,17 @@ use linreg_model::{LinearParams, LrModel};
 use linreg_solve::{Inference, Method, Moments};
 use linreg_store::{ExactReport, ParamsJson, Rows};
 use linreg_stream::{
-    moments_pass, scores, standardize, standardizer, train_on_moments, train_streamed,
+    moments_pass, scores, standardize, standardizer, train_on_moments, train_streamed, FoldRule,
     MemoryBudget, MomentsPass, Part, RowSplit, Rows as Which, StreamPlan,
 };
 use linreg_train::{FusedAutodiffBackend, LossKind, Metrics, Trained};
 
 use crate::exact::{standardized_params, warn_rank, Exact, Statistical};
-use crate::{Fit, FitError, FitSpec, Observer, Prepared, Result, Route, Solver};
+use crate::penalized::{self, Training};
+use crate::{
+    AlphaChoice, ElasticNet, Fit, FitError, FitSpec, Folds, Observer, Prepared, Result, Route,
+    Solver,
+};
 
 /// An engine that reads the table without holding it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +81,8 @@ pub struct OutOfCore {
     scan: ScanOptions,
     /// Which rows train.
     pub split: RowSplit,
+    /// Cross-validation: how the training rows get their fold.
+    folds: Option<FoldRule>,
 }
 
 impl OutOfCore {
@@ -101,11 +107,15 @@ impl OutOfCore {
         check_supported(spec, engine)?;
         let (table, columns) = (&spec.table, &spec.columns);
         let source = crate::sources::open(&table.data, &table.csv)?;
-        let selected = source.select(&Selection::new(
-            columns.targets.clone(),
-            columns.features.clone(),
-            columns.weights.clone(),
-        ))?;
+        let net = spec.penalty.elastic_net();
+        let selected = source.select(
+            &Selection::new(
+                columns.targets.clone(),
+                columns.features.clone(),
+                columns.weights.clone(),
+            )
+            .with_folds(net.and_then(|n| n.cv_column()).map(String::from)),
+        )?;
         let (p, k) = (selected.features().len(), selected.targets().len());
         check_width(p + k, table.memory_limit)?;
         let test = match &spec.split.test {
@@ -133,6 +143,7 @@ impl OutOfCore {
             test,
             scan,
             split,
+            folds: fold_rule(spec),
         })
     }
 
@@ -152,7 +163,7 @@ impl OutOfCore {
     }
 
     fn part(&self) -> Part<'_> {
-        Part::new(&self.source, &self.selected, self.split)
+        Part::new(&self.source, &self.selected, self.split).with_folds(self.folds)
     }
 
     fn test_part(&self) -> Option<Part<'_>> {
@@ -232,9 +243,18 @@ impl OutOfCore {
             features,
             targets,
         };
+        let mut penalty = None;
         let (trained, exact, solved, statistics) = match spec.solver {
             Solver::Exact { .. } => {
-                let st = moments.exact(observer)?;
+                let st = match spec.penalty.elastic_net() {
+                    Some(net) => {
+                        let training = penalized_training(net, spec, pass);
+                        let p = penalized::solve(spec, net, training, standardizer.as_ref())?;
+                        penalty = Some(p.summary);
+                        p.statistical
+                    }
+                    None => moments.exact(observer)?,
+                };
                 let model = model
                     .valid()
                     .with_params(&crate::exact::params(&st.exact))?;
@@ -274,6 +294,7 @@ impl OutOfCore {
             exact,
             solved,
             statistics,
+            penalty,
             engine: Some(self.engine),
         })
     }
@@ -396,6 +417,36 @@ fn estimated_cells(spec: &FitSpec) -> Result<u64> {
     crate::sources::estimated_cells(&source, columns)
 }
 
+/// How cross-validation gives the training rows their folds, if it is asked for.
+fn fold_rule(spec: &FitSpec) -> Option<FoldRule> {
+    match &spec.penalty.elastic_net()?.choice {
+        AlphaChoice::CrossValidation(cv) => Some(match cv.folds {
+            Folds::Seeded(folds) => FoldRule::Seeded {
+                seed: spec.seed,
+                folds,
+            },
+            Folds::Column(_) => FoldRule::Column,
+        }),
+        AlphaChoice::Smallest => None,
+    }
+}
+
+/// The penalized solver's input from the pass: each fold's weighted moments for
+/// cross-validation, else the training rows'.
+fn penalized_training(net: &ElasticNet, spec: &FitSpec, pass: &MomentsPass) -> Training {
+    let assignment = match &net.choice {
+        AlphaChoice::CrossValidation(c) => match &c.folds {
+            Folds::Seeded(_) => format!("seeded by --seed {}", spec.seed),
+            Folds::Column(c) => c.clone(),
+        },
+        AlphaChoice::Smallest => return Training::Whole(pass.train.weighted.clone()),
+    };
+    Training::Folds {
+        folds: pass.folds.iter().map(|(_, f)| f.weighted.clone()).collect(),
+        assignment,
+    }
+}
+
 /// What a fit cannot do without the rows in memory, said before reading anything.
 fn check_supported(spec: &FitSpec, engine: Engine) -> Result<()> {
     let hint = "; use --engine memory (and a larger --memory-limit) for it";
@@ -413,6 +464,14 @@ fn check_supported(spec: &FitSpec, engine: Engine) -> Result<()> {
     if matches!(spec.solver, Solver::Exact { robust: Some(_) }) {
         return refuse(format!(
             "--robust standard errors need each row's leverage, a second look at every row{hint}"
+        ));
+    }
+    if engine != Engine::Stream && matches!(fold_rule(spec), Some(FoldRule::Seeded { .. })) {
+        return refuse(format!(
+            "--cv K gives rows folds by their place in the table, and --engine {} scans in \
+             parallel without one: name a column of fold labels with --cv-column COL, or use \
+             --engine stream",
+            engine.name()
         ));
     }
     let config = spec.train_config();

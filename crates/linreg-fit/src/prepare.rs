@@ -35,6 +35,8 @@ pub struct Raw {
     pub y: Matrix<f64>,
     /// Row weights, one per row.
     pub weights: Option<Vec<f64>>,
+    /// The `--cv-column` value of each row, if folds are given.
+    pub folds: Option<Vec<f64>>,
 }
 
 /// A table read and split, weights separated from the targets.
@@ -43,6 +45,7 @@ struct Loaded<T: Real> {
     features: Vec<String>,
     targets: Vec<String>,
     weights: Option<Vec<f64>>,
+    folds: Option<Vec<f64>>,
 }
 
 /// Reads, splits and standardizes the data of `spec`.
@@ -56,6 +59,7 @@ pub fn prepare(spec: &FitSpec) -> Result<Prepared> {
             x: l.split.train.x.clone(),
             y: l.split.train.y.clone(),
             weights: l.weights,
+            folds: l.folds,
         };
         let (mut split, mut features) = (l.split, l.features);
         let (polynomial, standardizer) = shape(spec, &mut split, &mut features)?;
@@ -89,26 +93,53 @@ pub fn prepare(spec: &FitSpec) -> Result<Prepared> {
 
 fn load<T: linreg_io::Element>(spec: &FitSpec) -> Result<Loaded<T>> {
     let (columns, options) = (&spec.columns, &spec.table.csv);
-    // The weight column rides along as one more target, so it is never taken as a feature.
+    let fold_column = spec
+        .penalty
+        .elastic_net()
+        .and_then(|n| n.cv_column())
+        .map(str::to_string);
+    // The weight and fold columns ride along as more targets, so they are never taken as
+    // features.
     let mut wanted = columns.targets.clone();
-    if let Some(w) = &columns.weights {
-        if columns.targets.contains(w) || columns.features.as_ref().is_some_and(|f| f.contains(w)) {
+    let extras = [
+        ("--weights", columns.weights.as_ref()),
+        ("--cv-column", fold_column.as_ref()),
+    ];
+    for (option, c) in extras.iter().filter_map(|(o, c)| c.map(|c| (*o, c))) {
+        if wanted.contains(c) || columns.features.as_ref().is_some_and(|f| f.contains(c)) {
             return Err(FitError::Options(format!(
-                "--weights {w} is also a target or a feature; weights need a column of their own"
+                "{option} {c} is also a target, a feature or another option's column; it needs a \
+                 column of its own"
             )));
         }
-        wanted.push(w.clone());
+        wanted.push(c.clone());
     }
     let read = Columns {
         targets: wanted,
         features: columns.features.clone(),
     };
     let Table {
-        data,
+        mut data,
         features,
         mut targets,
     } = read_table_as::<T>(&spec.table.data, &read, options)?;
+    // A separate test table needs no fold labels: they are taken off before it is read.
+    let fold_values = match (&fold_column, &spec.split.test) {
+        (Some(_), Some(_)) => {
+            targets.pop();
+            Some(take_last_column(&mut data.y))
+        }
+        _ => None,
+    };
     let mut split = split(spec, data, &features, &targets)?;
+    let fold_values = match (fold_column, fold_values) {
+        (Some(_), None) => {
+            targets.pop();
+            take_last_column(&mut split.test.y);
+            Some(take_last_column(&mut split.train.y))
+        }
+        (_, folds) => folds,
+    };
     let weights = match &columns.weights {
         None => None,
         Some(name) => {
@@ -124,6 +155,7 @@ fn load<T: linreg_io::Element>(spec: &FitSpec) -> Result<Loaded<T>> {
         features,
         targets,
         weights,
+        folds: fold_values,
     })
 }
 

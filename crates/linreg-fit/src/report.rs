@@ -7,10 +7,12 @@ use burn::prelude::Backend;
 use linreg_data::{Matrix, Standardizer};
 use linreg_model::LrModel;
 use linreg_report::{
-    Coefficients, ExactGap, FitSet, GapRow, LossHistory, MetricsRow, Points, Report, Role,
-    TargetCoefficients, TargetFit, Term, XyFigures,
+    Coefficients, CvCurve, ExactGap, FitSet, GapRow, LossHistory, MetricsRow, Points,
+    Regularization, Report, Role, TargetCoefficients, TargetFit, Term, XyFigures,
 };
-use linreg_store::{ExactReport, InferenceJson, MetricsJson, ModelMeta, ParamsJson, Summary};
+use linreg_store::{
+    ExactReport, InferenceJson, MetricsJson, ModelMeta, ParamsJson, PenaltyJson, Summary,
+};
 use linreg_train::{predict, Metrics};
 use serde::Serialize;
 
@@ -21,7 +23,8 @@ use crate::Prepared;
 /// later show up here too). Results (parameters, history, metrics, files) have their own
 /// sections and are left out.
 fn config_rows(summary: &impl Serialize, command: &str) -> Vec<(String, String)> {
-    const RESULTS: [&str; 10] = [
+    const RESULTS: [&str; 11] = [
+        "penalty",
         "initial",
         "final",
         "original_units",
@@ -292,8 +295,38 @@ pub fn from_summary(
         )),
         metrics,
         exact: summary.exact.as_ref().map(exact_gap),
+        regularization: summary
+            .penalty
+            .as_ref()
+            .map(|p| regularization(p, &summary.features, &summary.targets)),
         config: config_rows(summary, command),
         ..Report::default()
+    }
+}
+
+/// A penalized fit's path and cross-validation, one curve per target and feature.
+fn regularization(p: &PenaltyJson, features: &[String], targets: &[String]) -> Regularization {
+    let path = &p.path;
+    let mut coefficients = Vec::new();
+    for (t, target) in targets.iter().enumerate() {
+        for (j, feature) in features.iter().enumerate() {
+            let name = match targets.len() {
+                1 => feature.clone(),
+                _ => format!("{target}: {feature}"),
+            };
+            coefficients.push((name, path.weight.iter().map(|w| w[t][j]).collect()));
+        }
+    }
+    Regularization {
+        alphas: path.alphas.clone(),
+        coefficients,
+        chosen: path.alpha,
+        cv: p.cv.as_ref().map(|cv| CvCurve {
+            mean: cv.mean.clone(),
+            standard_error: cv.standard_error.clone(),
+            alpha_min: cv.alpha_min,
+            alpha_1se: cv.alpha_1se,
+        }),
     }
 }
 

@@ -7,7 +7,7 @@ use burn::tensor::backend::AutodiffBackend;
 use linreg_data::Standardizer;
 use linreg_store::{
     ExactReport, Files, InferenceJson, MetricsJson, MetricsPair, ModelInfo, ParamsJson,
-    PolynomialJson, Rows, SavedModel, Summary,
+    PenaltyJson, PolynomialJson, Rows, SavedModel, Summary,
 };
 use linreg_train::Trained;
 
@@ -39,6 +39,8 @@ pub struct Fit<B: AutodiffBackend> {
     /// Exact least squares: the coefficients on the original columns, the inference tables
     /// and the design's conditioning.
     pub statistics: Option<Statistical>,
+    /// A penalized fit: the penalty, its path and cross-validation (original units).
+    pub penalty: Option<PenaltyJson>,
     /// The out-of-core engine that read the rows; `None` in memory.
     pub engine: Option<Engine>,
 }
@@ -79,6 +81,7 @@ impl<B: AutodiffBackend> Fit<B> {
             standardizer: self.standardizer.clone(),
             polynomial: self.polynomial.clone(),
             exact: self.exact_original(),
+            path: self.penalty.as_ref().map(|p| p.path.clone()),
         }
     }
 
@@ -125,6 +128,7 @@ impl<B: AutodiffBackend> Fit<B> {
                 .statistics
                 .as_ref()
                 .and_then(|st| InferenceJson::from_tables(st.tables.clone())),
+            penalty: self.penalty.clone(),
             seconds: trained.seconds,
             files: Files {
                 model: model.record.clone(),

@@ -10,7 +10,7 @@ use linreg_solve::CovarianceKind;
 use linreg_stream::MemoryBudget;
 use linreg_train::{LossKind, TrainConfig};
 
-use crate::family::{Family, Penalty};
+use crate::family::{AlphaChoice, Alphas, ElasticNet, Family, Folds, Penalty};
 use crate::FitError;
 
 /// The table a command reads.
@@ -288,6 +288,55 @@ impl FitOptions {
                 "--robust needs ordinary least squares: ridge (--l2) has no inference table",
             );
         }
+        match self.penalty.elastic_net() {
+            Some(net) => self.check_elastic_net(net),
+            None => Ok(()),
+        }
+    }
+
+    fn check_elastic_net(&self, net: &ElasticNet) -> Result<(), FitError> {
+        if !self.exact_least_squares() {
+            return invalid(
+                "--penalty, --path and --cv fit least squares by coordinate descent: use them with \
+                 --loss mse and without --solver gd (for gradient descent use --weight-decay)",
+            );
+        }
+        if matches!(self.solver, Solver::Exact { robust: Some(_) }) {
+            return invalid(
+                "--robust is for the inference table of ordinary least squares; a penalized fit has \
+                 none (its coefficients were selected by the penalty)",
+            );
+        }
+        let r = net.l1_ratio;
+        if !(0.0..=1.0).contains(&r) {
+            return invalid(format!(
+                "--l1-ratio {r} is invalid: expected a number in [0, 1] (1: lasso, 0: ridge)"
+            ));
+        }
+        if !(net.tol.is_finite() && net.tol > 0.0) {
+            return invalid(format!(
+                "--tol {} is invalid: expected a small positive number such as 1e-7",
+                net.tol
+            ));
+        }
+        check_alphas(&net.alphas)?;
+        if let AlphaChoice::CrossValidation(cv) = &net.choice {
+            if let Alphas::Given(a) = &net.alphas {
+                if a.len() < 2 {
+                    return invalid(
+                        "--cv chooses α along a path: give several with --alphas, or leave --alpha \
+                         out for a grid of --n-alphas values",
+                    );
+                }
+            }
+            if let Folds::Seeded(k) = cv.folds {
+                if k < 2 {
+                    return invalid(format!(
+                        "--cv {k} is invalid: expected at least 2 folds (10 is usual)"
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -341,6 +390,31 @@ pub struct ApplySpec {
     pub targets: Option<Vec<String>>,
     /// The table.
     pub table: TableSpec,
+    /// For a model saved with a regularization path: apply its coefficients at this α.
+    pub alpha: Option<f64>,
+}
+
+fn check_alphas(alphas: &Alphas) -> Result<(), FitError> {
+    match alphas {
+        Alphas::Given(a) if a.is_empty() => invalid("--alphas is empty: give at least one α"),
+        Alphas::Given(a) => match a.iter().find(|a| !(a.is_finite() && **a >= 0.0)) {
+            Some(bad) => invalid(format!(
+                "α = {bad} is invalid: expected finite numbers ≥ 0 (--alpha, --alphas)"
+            )),
+            None => Ok(()),
+        },
+        Alphas::Grid { count, min_ratio } => {
+            if *count == 0 {
+                return invalid("--n-alphas 0 is invalid: expected at least 1 (100 is usual)");
+            }
+            if !(min_ratio.is_finite() && *min_ratio > 0.0 && *min_ratio < 1.0) {
+                return invalid(format!(
+                    "--alpha-min-ratio {min_ratio} is invalid: expected a number in (0, 1) such as 1e-3"
+                ));
+            }
+            Ok(())
+        }
+    }
 }
 
 fn invalid<T>(message: impl Into<String>) -> Result<T, FitError> {

@@ -31,7 +31,7 @@ impl Element for f64 {
 }
 
 /// Some consecutive rows of a table (in the file's order), column by column, in the
-/// [`Selected`](crate::Selected) order: features, targets, then the weight column.
+/// [`Selected`](crate::Selected) order: features, targets, the weight column, then the fold column.
 #[derive(Debug, Clone, Copy)]
 pub struct Chunk<'a, T> {
     first_row: u64,
@@ -39,6 +39,7 @@ pub struct Chunk<'a, T> {
     columns: &'a [&'a [T]],
     features: usize,
     targets: usize,
+    weighted: bool,
     origin: Origin<'a>,
 }
 
@@ -60,7 +61,7 @@ impl<'a, T: Element> Chunk<'a, T> {
     pub(crate) fn new(
         first_row: u64,
         columns: &'a [&'a [T]],
-        (features, targets): (usize, usize),
+        (features, targets, weighted): (usize, usize, bool),
         origin: Origin<'a>,
     ) -> Self {
         Self {
@@ -69,6 +70,7 @@ impl<'a, T: Element> Chunk<'a, T> {
             columns,
             features,
             targets,
+            weighted,
             origin,
         }
     }
@@ -130,7 +132,16 @@ impl<'a, T: Element> Chunk<'a, T> {
 
     /// The weight column, if one was selected.
     pub fn weights(&self) -> Option<&'a [T]> {
-        self.columns.get(self.features + self.targets).copied()
+        match self.weighted {
+            true => self.columns.get(self.features + self.targets).copied(),
+            false => None,
+        }
+    }
+
+    /// The fold-label column, if one was selected.
+    pub fn folds(&self) -> Option<&'a [T]> {
+        let at = self.features + self.targets + usize::from(self.weighted);
+        self.columns.get(at).copied()
     }
 
     /// Rows `rows` of `x` (features) into `x_out` and of the targets into `y_out`,

@@ -143,7 +143,7 @@ impl Source {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let names = selected.names();
-        let counts = (selected.features().len(), selected.targets().len());
+        let counts = selected.counts();
         let meta = self.metadata();
         let results: Vec<Result<S, (usize, E)>> = std::thread::scope(|s| {
             let work = || -> Result<S, (usize, E)> {
@@ -237,7 +237,7 @@ impl Source {
             ))));
         }
         let names = selected.names();
-        let counts = (selected.features().len(), selected.targets().len());
+        let counts = selected.counts();
         let meta = self.metadata();
         let threads = options.threads().min(order.len()).max(1);
         let ahead = options.read_ahead();
@@ -335,7 +335,7 @@ impl Source {
     {
         let columns = selected.csv_columns();
         let names = selected.names();
-        let counts = (selected.features().len(), selected.targets().len());
+        let counts = selected.counts();
         let mut offset = 0u64;
         for path in self.files() {
             let mut failed = None;
@@ -379,7 +379,9 @@ impl Source {
     pub fn read_all<T: Element>(&self, selected: &Selected) -> Result<Table<T>, IoError> {
         let (p, k) = (
             selected.features().len(),
-            selected.targets().len() + usize::from(selected.weights().is_some()),
+            selected.targets().len()
+                + usize::from(selected.weights().is_some())
+                + usize::from(selected.folds().is_some()),
         );
         let options = ScanOptions::default();
         let (mut x, mut y) = (Vec::new(), Vec::new());
@@ -418,6 +420,7 @@ impl Source {
                 .iter()
                 .cloned()
                 .chain(selected.weights().map(String::from))
+                .chain(selected.folds().map(String::from))
                 .collect(),
         })
     }
@@ -496,7 +499,7 @@ fn with_chunk<T: Element, E: From<IoError>>(
     at: u64,
     path: &Path,
     names: &[String],
-    counts: (usize, usize),
+    counts: (usize, usize, bool),
     f: impl FnOnce(&Chunk<'_, T>) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut cols: Vec<Cow<'_, [T]>> = Vec::with_capacity(names.len());

@@ -85,6 +85,8 @@ pub struct Selection {
     pub features: Option<Vec<String>>,
     /// A column of positive row weights.
     pub weights: Option<String>,
+    /// A column of cross-validation fold labels (read after the weights; never a feature).
+    pub folds: Option<String>,
 }
 
 impl Selection {
@@ -98,7 +100,14 @@ impl Selection {
             targets,
             features,
             weights,
+            folds: None,
         }
+    }
+
+    /// The same selection, with a column of fold labels.
+    pub fn with_folds(mut self, folds: Option<String>) -> Self {
+        self.folds = folds;
+        self
     }
 }
 
@@ -109,6 +118,7 @@ pub struct Selected {
     features: Vec<String>,
     targets: Vec<String>,
     weights: Option<String>,
+    folds: Option<String>,
 }
 
 impl Selected {
@@ -127,20 +137,42 @@ impl Selected {
         self.weights.as_deref()
     }
 
-    /// Every column read, in chunk order: features, targets, then the weight column.
+    /// The column of fold labels, if any.
+    pub fn folds(&self) -> Option<&str> {
+        self.folds.as_deref()
+    }
+
+    /// Every column read, in chunk order: features, targets, the weight column, then the
+    /// fold column.
     pub fn names(&self) -> Vec<String> {
         self.features
             .iter()
             .chain(&self.targets)
             .chain(&self.weights)
+            .chain(&self.folds)
             .cloned()
             .collect()
+    }
+
+    /// Features, targets, and whether a weight column follows: a chunk's layout.
+    pub(crate) fn counts(&self) -> (usize, usize, bool) {
+        (
+            self.features.len(),
+            self.targets.len(),
+            self.weights.is_some(),
+        )
     }
 
     /// The CSV reader's view: the weight column rides along as a last target.
     pub(crate) fn csv_columns(&self) -> Columns {
         Columns {
-            targets: self.targets.iter().chain(&self.weights).cloned().collect(),
+            targets: self
+                .targets
+                .iter()
+                .chain(&self.weights)
+                .chain(&self.folds)
+                .cloned()
+                .collect(),
             features: Some(self.features.clone()),
         }
     }
@@ -297,13 +329,17 @@ impl Source {
                 });
             }
         }
-        if let Some(w) = &selection.weights {
-            if selection.targets.contains(w)
-                || selection.features.as_ref().is_some_and(|f| f.contains(w))
+        for (c, what) in [(&selection.weights, "weight"), (&selection.folds, "fold")] {
+            let Some(c) = c else { continue };
+            if selection.targets.contains(c)
+                || selection.features.as_ref().is_some_and(|f| f.contains(c))
+                || (what == "fold" && selection.weights.as_ref() == Some(c))
             {
                 return Err(IoError::Columns {
-                    column: w.clone(),
-                    problem: "is the weight column and cannot also be a feature or a target".into(),
+                    column: c.clone(),
+                    problem: format!(
+                        "is the {what} column and cannot also be a feature, a target or the weight column"
+                    ),
                 });
             }
         }
@@ -320,7 +356,9 @@ impl Source {
     fn select_parquet(&self, selection: &Selection) -> Result<Selected, IoError> {
         let schema = self.meta[0].schema();
         let used = |name: &String| {
-            selection.targets.contains(name) || selection.weights.as_ref() == Some(name)
+            selection.targets.contains(name)
+                || selection.weights.as_ref() == Some(name)
+                || selection.folds.as_ref() == Some(name)
         };
         let features = match &selection.features {
             Some(f) => f.clone(),
@@ -335,6 +373,7 @@ impl Source {
             features,
             targets: selection.targets.clone(),
             weights: selection.weights.clone(),
+            folds: selection.folds.clone(),
         };
         for (path, meta) in self.files.iter().zip(&self.meta) {
             let schema = meta.schema();
@@ -369,6 +408,7 @@ impl Source {
                 .targets
                 .iter()
                 .chain(&selection.weights)
+                .chain(&selection.folds)
                 .cloned()
                 .collect(),
             features: selection.features.clone(),
@@ -380,13 +420,12 @@ impl Source {
                 linreg_data::read_table_chunks::<f64>(path, &columns, &self.csv, 1, |_, _| {
                     ControlFlow::Break(())
                 })?;
-            if selection.weights.is_some() {
-                targets.pop();
-            }
+            targets.truncate(selection.targets.len());
             let this = Selected {
                 features,
                 targets,
                 weights: selection.weights.clone(),
+                folds: selection.folds.clone(),
             };
             match &selected {
                 None => selected = Some(this),

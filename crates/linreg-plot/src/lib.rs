@@ -23,6 +23,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
+mod path;
+pub use path::{plot_cv, plot_path, PALETTE};
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
@@ -88,6 +91,11 @@ pub struct Series<'a> {
 enum Kind {
     Points,
     Lines,
+    /// Lines over a continuous x (log α), with decimal labels; the legend in the corner
+    /// named (upper or lower right), where the curves leave room.
+    Curves {
+        upper: bool,
+    },
 }
 
 /// Most points drawn per series: larger series are thinned to an even stride, so a chart of a
@@ -97,6 +105,17 @@ pub const MAX_POINTS: usize = 5_000;
 /// Draws each series as points (the tutorial's data and prediction figures).
 pub fn scatter(path: &Path, chart: &Chart<'_>, series: &[Series<'_>]) -> Result<(), PlotError> {
     draw(path, chart, series, Kind::Points, false)
+}
+
+/// Draws each series as a line over a continuous x axis (a regularization path), the legend
+/// in the upper right corner (`upper`) or the lower right one.
+pub fn curves(
+    path: &Path,
+    chart: &Chart<'_>,
+    series: &[Series<'_>],
+    upper: bool,
+) -> Result<(), PlotError> {
+    draw(path, chart, series, Kind::Curves { upper }, false)
 }
 
 /// Draws each series as a line (the tutorial's loss figure).
@@ -354,13 +373,16 @@ where
             Kind::Points => ctx
                 .draw_series(points.map(|p| Circle::new(p, 4, color.filled())))
                 .map_err(e)?,
-            Kind::Lines => ctx
+            Kind::Lines | Kind::Curves { .. } => ctx
                 .draw_series(LineSeries::new(points, color.stroke_width(2)))
                 .map_err(e)?,
         };
-        drawn
-            .label(s.name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled()));
+        // An unnamed series (a band's second edge, curves past the legend's room) has none.
+        if !s.name.is_empty() {
+            drawn.label(s.name).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+            });
+        }
     }
     if diagonal {
         let grey = RGBColor(120, 120, 120);
@@ -380,6 +402,8 @@ where
         .position(match kind {
             Kind::Points => SeriesLabelPosition::UpperLeft,
             Kind::Lines => SeriesLabelPosition::UpperRight,
+            Kind::Curves { upper: true } => SeriesLabelPosition::UpperRight,
+            Kind::Curves { upper: false } => SeriesLabelPosition::LowerRight,
         })
         .draw()
         .map_err(e)?;

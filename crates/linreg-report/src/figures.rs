@@ -11,8 +11,8 @@ use plotly::{Bar, Configuration, Layout, Plot, Scatter};
 use serde_json::json;
 
 use crate::{
-    Coefficients, LossHistory, ReportError, Role, TargetFit, XyFigures, MAX_POINTS,
-    PREDICTION_COLOR, TEST_COLOR, TRAIN_COLOR,
+    Coefficients, CvCurve, LossHistory, Regularization, ReportError, Role, TargetFit, XyFigures,
+    MAX_POINTS, PREDICTION_COLOR, TEST_COLOR, TRAIN_COLOR,
 };
 
 /// Colour of reference lines (the diagonal, zero residual, the kept epoch).
@@ -582,6 +582,98 @@ pub(crate) fn coefficients(
         plot,
         layout,
         (drawn, 0, 0),
+        notes,
+    ))
+}
+
+/// The coefficients along the path against α on a log axis, the saved α marked.
+pub(crate) fn path(r: &Regularization) -> Result<Figure, ReportError> {
+    let mut plot = Plot::new();
+    for (name, values) in &r.coefficients {
+        check(&format!("path of {name}"), r.alphas.len(), values.len())?;
+        plot.add_trace(
+            Scatter::new(r.alphas.clone(), values.clone())
+                .mode(Mode::Lines)
+                .name(name)
+                .line(Line::new().width(2.0)),
+        );
+    }
+    let layout = layout(
+        "Coefficients along the regularization path",
+        "α (log scale)",
+        "coefficient (original units)",
+    )
+    .x_axis(
+        Axis::new()
+            .title(Title::with_text("α (log scale)"))
+            .type_(AxisType::Log),
+    )
+    .shapes(vec![
+        vertical_guide(r.chosen.log10()),
+        horizontal_guide(0.0),
+    ]);
+    let notes = vec![format!(
+        "Each line is a coefficient on the original columns, from α_max (all zero) on the right \
+         to the smallest α on the left; the dotted line marks the saved model's α = {}.",
+        crate::page::num(r.chosen)
+    )];
+    let lines = r.coefficients.len();
+    Ok(finish(
+        "fig-path".into(),
+        plot,
+        layout,
+        (0, lines, 0),
+        notes,
+    ))
+}
+
+/// The cross-validation curve with one-standard-error bars and the two chosen α, as
+/// `plot(cv.glmnet)` draws it.
+pub(crate) fn cv(alphas: &[f64], cv: &CvCurve) -> Result<Figure, ReportError> {
+    check("cross-validation means", alphas.len(), cv.mean.len())?;
+    check(
+        "cross-validation errors",
+        alphas.len(),
+        cv.standard_error.len(),
+    )?;
+    let mut plot = Plot::new();
+    plot.add_trace(
+        Scatter::new(alphas.to_vec(), cv.mean.clone())
+            .mode(Mode::Markers)
+            .name("mean held-out MSE")
+            .marker(Marker::new().color(TEST_COLOR).size(7))
+            .error_y(
+                ErrorData::new(ErrorType::Data)
+                    .array(cv.standard_error.clone())
+                    .color(GUIDE_COLOR),
+            ),
+    );
+    let layout = layout(
+        "Cross-validation",
+        "α (log scale)",
+        "mean squared error (held-out folds)",
+    )
+    .x_axis(
+        Axis::new()
+            .title(Title::with_text("α (log scale)"))
+            .type_(AxisType::Log),
+    )
+    .shapes(vec![
+        vertical_guide(cv.alpha_min.log10()),
+        vertical_guide(cv.alpha_1se.log10()),
+    ]);
+    let notes = vec![format!(
+        "Mean held-out error at each α with one standard error either side; the dotted lines \
+         mark α_min = {} (least error) and α_1se = {} (the largest α within one standard \
+         error of it).",
+        crate::page::num(cv.alpha_min),
+        crate::page::num(cv.alpha_1se)
+    )];
+    Ok(finish(
+        "fig-cv".into(),
+        plot,
+        layout,
+        (alphas.len(), 0, 0),
         notes,
     ))
 }

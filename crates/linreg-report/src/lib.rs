@@ -112,10 +112,38 @@ pub struct Report {
     pub metrics: Vec<MetricsRow>,
     /// How far gradient descent got from the exact optimum.
     pub exact: Option<ExactGap>,
+    /// A penalized fit's path and cross-validation.
+    pub regularization: Option<Regularization>,
     /// The run's configuration, as label/value rows.
     pub config: Vec<(String, String)>,
     /// The files the run wrote; those beside the page are linked.
     pub files: Vec<PathBuf>,
+}
+
+/// A penalized fit's path (and its cross-validation), as glmnet's `plot` draws them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Regularization {
+    /// The α of each point, decreasing.
+    pub alphas: Vec<f64>,
+    /// Each coefficient's name and its value at each α (original units).
+    pub coefficients: Vec<(String, Vec<f64>)>,
+    /// The saved model's α.
+    pub chosen: f64,
+    /// K-fold cross-validation of the path.
+    pub cv: Option<CvCurve>,
+}
+
+/// The cross-validation curve: mean held-out error and its standard error at each α.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CvCurve {
+    /// Mean held-out mean squared error.
+    pub mean: Vec<f64>,
+    /// Its standard error.
+    pub standard_error: Vec<f64>,
+    /// The α of the least mean error.
+    pub alpha_min: f64,
+    /// The largest α within one standard error of it.
+    pub alpha_1se: f64,
 }
 
 /// Paired x and y values.

@@ -204,6 +204,12 @@ pub(crate) fn render(report: &Report, dir: &Path) -> Result<Page, ReportError> {
         loss.wide = true;
         top.push(loss);
     }
+    if let Some(r) = &report.regularization {
+        top.push(figures::path(r)?);
+        if let Some(cv) = &r.cv {
+            top.push(figures::cv(&r.alphas, cv)?);
+        }
+    }
     let mut fits = Vec::new();
     for (i, fit) in report.fits.iter().take(MAX_TARGET_FIGURES).enumerate() {
         let mut histogram = figures::residual_histogram(i, fit)?;
@@ -275,6 +281,8 @@ pub(crate) fn render(report: &Report, dir: &Path) -> Result<Page, ReportError> {
 
     let figures_heading = if report.tutorial.is_some() {
         "The tutorial's figures"
+    } else if report.regularization.is_some() {
+        "Regularization path"
     } else {
         "Training"
     };

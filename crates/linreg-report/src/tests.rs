@@ -104,6 +104,7 @@ fn full() -> Report {
                 gap_rel: None,
             }],
         }),
+        regularization: None,
         config: vec![("epochs".into(), "500".into())],
         files: vec![PathBuf::from("out/model.mpk")],
     }
@@ -293,6 +294,38 @@ fn one_feature_gets_a_coefficient_table_without_a_figure() {
     assert_eq!(figures, 6);
     assert!(html.contains("<td class=\"text\">(intercept)</td>"));
     assert!(!html.contains("fig-coefficients"));
+}
+
+#[test]
+fn a_path_and_its_cross_validation_are_drawn() {
+    let mut r = full();
+    let alphas = vec![1.0, 0.1, 0.01];
+    r.regularization = Some(Regularization {
+        alphas: alphas.clone(),
+        coefficients: vec![
+            ("x1".into(), vec![0.0, 0.5, 0.8]),
+            ("x2".into(), vec![0.0, 0.0, -0.1]),
+        ],
+        chosen: 0.1,
+        cv: Some(CvCurve {
+            mean: vec![3.0, 2.0, 2.2],
+            standard_error: vec![0.1, 0.1, 0.2],
+            alpha_min: 0.1,
+            alpha_1se: 0.1,
+        }),
+    });
+    let (html, figures) = r.to_html(Path::new("out")).unwrap();
+    assert_eq!(figures, 9, "the path and the CV curve join the seven");
+    assert!(html.contains("fig-path") && html.contains("fig-cv"));
+    assert!(
+        html.contains("α_1se = 0.1"),
+        "the CV note names the chosen α"
+    );
+    r.regularization.as_mut().unwrap().coefficients[1].1.pop();
+    assert!(matches!(
+        r.to_html(Path::new(".")),
+        Err(ReportError::Mismatch { .. })
+    ));
 }
 
 #[test]

@@ -30,6 +30,7 @@
 //!     standardizer: None,
 //!     polynomial: None,
 //!     exact: None,
+//!     path: None,
 //! };
 //!
 //! let dir = std::env::temp_dir().join(format!("linreg-store-doc-{}", std::process::id()));
@@ -45,6 +46,7 @@
 mod atomic;
 pub mod checkpoint;
 mod model;
+mod penalty;
 pub mod pytorch;
 mod record_guard;
 mod summary;
@@ -58,6 +60,7 @@ pub use model::{
     StandardizationJson, WideRecorder, MODEL_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION,
     MODEL_META_FILE,
 };
+pub use penalty::{AlphaError, CvJson, PathJson, PenaltyJson};
 pub use pytorch::{
     encode_safetensors, is_weights_path, load_weights, WeightsFormat, MAX_WEIGHTS_BYTES,
     SAFETENSORS_FILE,

@@ -109,6 +109,9 @@ pub struct ModelMeta {
     /// (shortest round trip); the record holds them at the model's precision.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<crate::ParamsJson>,
+    /// A penalized fit's path: `predict --alpha` takes the coefficients of any of its points.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<crate::PathJson>,
 }
 
 /// A polynomial basis in `model.json`.
@@ -147,6 +150,7 @@ impl ModelMeta {
             precision: precision_of::<B>().into(),
             polynomial: info.polynomial.clone(),
             exact: info.exact.clone(),
+            path: info.path.clone(),
         }
     }
 
@@ -170,6 +174,10 @@ impl ModelMeta {
                     && s.mean.iter().all(|m| m.is_finite())
                     && s.scale.iter().all(|v| v.is_finite() && *v > 0.0)
             })
+            && self
+                .path
+                .as_ref()
+                .is_none_or(|p| p.is_consistent(d_in, d_out))
     }
 }
 
@@ -188,6 +196,8 @@ pub struct ModelInfo {
     pub polynomial: Option<PolynomialJson>,
     /// Exact f64 coefficients on the original columns, if solved exactly.
     pub exact: Option<crate::ParamsJson>,
+    /// A penalized fit's path, if any.
+    pub path: Option<crate::PathJson>,
 }
 
 /// Encodes `model` as `model.mpk`'s bytes.
@@ -353,6 +363,7 @@ mod tests {
             }),
             polynomial: None,
             exact: None,
+            path: None,
         }
     }
 

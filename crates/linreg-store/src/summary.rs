@@ -247,6 +247,9 @@ pub struct Summary {
     /// The inference table of an exact least-squares fit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inference: Option<InferenceJson>,
+    /// A penalized fit: the penalty, its path and cross-validation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<crate::PenaltyJson>,
     /// Training time in seconds.
     pub seconds: f64,
     /// The other files.

@@ -196,6 +196,7 @@ fn model_seeds(dir: &Path) -> Vec<(Vec<u8>, Vec<u8>)> {
             }),
             polynomial: None,
             exact: None,
+            path: None,
         };
         let saved = save_model(&model, &info, dir).unwrap();
         seeds.push((

@@ -46,14 +46,17 @@
 //! ```
 
 mod budget;
+mod folds;
 mod gd;
 mod metrics;
 mod optim;
 mod part;
 mod pass;
+mod set;
 mod streamed;
 
 pub use budget::MemoryBudget;
+pub use folds::{FoldRule, MAX_FOLDS};
 pub use gd::train_on_moments;
 pub use metrics::{scores, EvalSums};
 pub use part::{Part, RowSplit, Rows};

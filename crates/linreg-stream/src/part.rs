@@ -52,6 +52,9 @@ pub struct Part<'a> {
     pub selected: &'a Selected,
     /// Which rows train.
     pub split: RowSplit,
+    /// Cross-validation: how the training rows get their fold (a moments pass then sums
+    /// each fold apart).
+    pub folds: Option<crate::FoldRule>,
 }
 
 /// Which rows of a [`Part`] a pass wants.
@@ -70,7 +73,14 @@ impl<'a> Part<'a> {
             source,
             selected,
             split,
+            folds: None,
         }
+    }
+
+    /// The same part, its training rows given folds by `rule`.
+    pub fn with_folds(mut self, rule: Option<crate::FoldRule>) -> Self {
+        self.folds = rule;
+        self
     }
 
     /// Feature columns.

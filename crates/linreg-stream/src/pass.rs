@@ -4,32 +4,10 @@ use linreg_data::{DataError, Standardizer};
 use linreg_io::{Chunk, Element, ScanOptions};
 use linreg_solve::{Moments, SolveError};
 
+use crate::folds::{self, FoldRule, FoldSets};
 use crate::part::Rows;
+pub use crate::set::SetMoments;
 use crate::{Part, StreamError};
-
-/// The moments of one set of rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SetMoments {
-    /// With the row weights (the same as `plain` without `--weights`): what weighted least
-    /// squares solves.
-    pub weighted: Moments,
-    /// Without weights: what the standardization statistics and the metrics use.
-    pub plain: Moments,
-}
-
-impl SetMoments {
-    fn new(p: usize, k: usize) -> Self {
-        Self {
-            weighted: Moments::new(p, k),
-            plain: Moments::new(p, k),
-        }
-    }
-
-    fn merge(&mut self, other: &SetMoments) -> Result<(), SolveError> {
-        self.weighted.merge(&other.weighted)?;
-        self.plain.merge(&other.plain)
-    }
-}
 
 /// The training and the test rows' moments from one pass.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +16,9 @@ pub struct MomentsPass {
     pub train: SetMoments,
     /// The test rows (empty when the split keeps none).
     pub test: SetMoments,
+    /// With folds ([`Part::folds`]): each fold's label and its training rows' moments, in
+    /// label order (`train` is their merge).
+    pub folds: Vec<(f64, SetMoments)>,
 }
 
 /// Reads `part` once, on `options.threads` threads, into the moments of its training and
@@ -67,7 +48,7 @@ fn pass_as<T: Element + linreg_solve::Element>(
         .map(|u| u.first_row)
         .collect();
     let merger = std::sync::Mutex::new(Ordered::new(starts, p, k));
-    let init = || (None::<(u64, SetMoments, SetMoments)>, Vec::<Vec<T>>::new());
+    let init = || (None::<(u64, Sums)>, Vec::<Vec<T>>::new());
     let states = part.source.scan::<T, _, StreamError>(
         part.selected,
         options,
@@ -75,36 +56,81 @@ fn pass_as<T: Element + linreg_solve::Element>(
         |(current, scratch), chunk| {
             let unit = chunk.unit_first_row();
             if current.as_ref().is_some_and(|c| c.0 != unit) {
-                let (u, tr, te) = current.take().expect("checked");
+                let (u, sums) = current.take().expect("checked");
                 merger
                     .lock()
                     .expect("no panics while merging")
-                    .add(u, tr, te)?;
+                    .add(u, sums)?;
             }
-            let (_, train, test) =
-                current.get_or_insert_with(|| (unit, SetMoments::new(p, k), SetMoments::new(p, k)));
-            for (which, set) in [(Rows::Train, &mut *train), (Rows::Test, &mut *test)] {
-                if which == Rows::Test && !part.split.has_test_rows() {
-                    continue;
-                }
-                part.rows_of(chunk, which, scratch, |cols, first| {
-                    push(part, chunk, set, cols, first, weighted, p + k)
-                })
-                .transpose()?;
-            }
-            Ok(())
+            let (_, sums) = current.get_or_insert_with(|| (unit, Sums::new(p, k)));
+            add_chunk(part, chunk, sums, scratch, weighted)
         },
     )?;
     let mut merger = merger.into_inner().expect("no panics while merging");
-    for (u, train, test) in states.into_iter().filter_map(|(c, _)| c) {
-        merger.add(u, train, test)?;
+    for (u, sums) in states.into_iter().filter_map(|(c, _)| c) {
+        merger.add(u, sums)?;
     }
-    let mut out = merger.finish()?;
+    let mut out = merger.finish(part.folds)?;
     if !weighted {
         out.train.weighted = out.train.plain.clone();
         out.test.weighted = out.test.plain.clone();
+        for (_, f) in &mut out.folds {
+            f.weighted = f.plain.clone();
+        }
     }
     Ok(out)
+}
+
+/// One unit's sums: its training and test rows, and its training rows per fold.
+struct Sums {
+    train: SetMoments,
+    test: SetMoments,
+    folds: FoldSets,
+}
+
+impl Sums {
+    fn new(p: usize, k: usize) -> Self {
+        Self {
+            train: SetMoments::new(p, k),
+            test: SetMoments::new(p, k),
+            folds: FoldSets::new(),
+        }
+    }
+}
+
+/// Adds a chunk's rows to the unit's sums: training rows to their fold when there are folds.
+fn add_chunk<T: Element + linreg_solve::Element>(
+    part: &Part<'_>,
+    chunk: &Chunk<'_, T>,
+    sums: &mut Sums,
+    scratch: &mut Vec<Vec<T>>,
+    weighted: bool,
+) -> Result<(), StreamError> {
+    let d = part.features() + part.targets();
+    if let Some(rule) = part.folds {
+        folds::push_folds(
+            part,
+            chunk,
+            rule,
+            &mut sums.folds,
+            scratch,
+            |set, cols, first| push(part, chunk, set, cols, first, weighted, d),
+        )?;
+    }
+    for (which, set) in [(Rows::Train, &mut sums.train), (Rows::Test, &mut sums.test)] {
+        let skip = match which {
+            Rows::Train => part.folds.is_some(),
+            Rows::Test => !part.split.has_test_rows(),
+        };
+        if skip {
+            continue;
+        }
+        part.rows_of(chunk, which, scratch, |cols, first| {
+            push(part, chunk, set, cols, first, weighted, d)
+        })
+        .transpose()?;
+    }
+    Ok(())
 }
 
 /// Per-unit moments merged in unit order.
@@ -113,8 +139,8 @@ struct Ordered {
     starts: Vec<u64>,
     /// Index into `starts` of the next unit to merge.
     next: usize,
-    done: MomentsPass,
-    waiting: std::collections::BTreeMap<u64, (SetMoments, SetMoments)>,
+    done: Sums,
+    waiting: std::collections::BTreeMap<u64, Sums>,
 }
 
 impl Ordered {
@@ -122,35 +148,50 @@ impl Ordered {
         Self {
             starts,
             next: 0,
-            done: MomentsPass {
-                train: SetMoments::new(p, k),
-                test: SetMoments::new(p, k),
-            },
+            done: Sums::new(p, k),
             waiting: Default::default(),
         }
     }
 
-    fn add(&mut self, unit: u64, train: SetMoments, test: SetMoments) -> Result<(), SolveError> {
-        self.waiting.insert(unit, (train, test));
+    fn add(&mut self, unit: u64, sums: Sums) -> Result<(), StreamError> {
+        self.waiting.insert(unit, sums);
         while let Some(start) = self.starts.get(self.next) {
-            let Some((tr, te)) = self.waiting.remove(start) else {
+            let Some(sums) = self.waiting.remove(start) else {
                 break;
             };
-            self.done.train.merge(&tr)?;
-            self.done.test.merge(&te)?;
+            self.merge(sums)?;
             self.next += 1;
         }
         Ok(())
     }
 
+    fn merge(&mut self, sums: Sums) -> Result<(), StreamError> {
+        self.done.train.merge(&sums.train)?;
+        self.done.test.merge(&sums.test)?;
+        folds::merge(&mut self.done.folds, sums.folds)
+    }
+
     /// The merged moments; units still waiting (CSV, whose one unit starts at 0 but is not
-    /// listed; or units after one that held no rows) follow in order.
-    fn finish(mut self) -> Result<MomentsPass, SolveError> {
-        for (_, (tr, te)) in std::mem::take(&mut self.waiting) {
-            self.done.train.merge(&tr)?;
-            self.done.test.merge(&te)?;
+    /// listed; or units after one that held no rows) follow in order. With folds, the
+    /// training moments are the folds' merged in label order.
+    fn finish(mut self, rule: Option<FoldRule>) -> Result<MomentsPass, StreamError> {
+        for (_, sums) in std::mem::take(&mut self.waiting) {
+            self.merge(sums)?;
         }
-        Ok(self.done)
+        let Sums {
+            mut train,
+            test,
+            folds,
+        } = self.done;
+        let (p, k) = (train.plain.features(), train.plain.targets());
+        let folds = match rule {
+            Some(rule) => folds::finish(rule, folds, (p, k)),
+            None => Vec::new(),
+        };
+        for (_, f) in &folds {
+            train.merge(f)?;
+        }
+        Ok(MomentsPass { train, test, folds })
     }
 }
 
