@@ -52,7 +52,11 @@ pub fn fit_lines<B: FusedAutodiffBackend>(fit: &Fit<B>, spec: &FitSpec, console:
         }
     }
     if let Some(penalty) = &fit.penalty {
-        for line in penalty_lines(penalty, &fit.features, &fit.targets) {
+        let asked = match spec.penalty.elastic_net().map(|n| &n.alphas) {
+            Some(linreg_fit::Alphas::Grid { count, .. }) => Some(*count),
+            _ => None,
+        };
+        for line in penalty_lines(penalty, asked, &fit.features, &fit.targets) {
             console.line(&line);
         }
     }
@@ -68,9 +72,14 @@ pub fn fit_lines<B: FusedAutodiffBackend>(fit: &Fit<B>, spec: &FitSpec, console:
     }
 }
 
-/// A penalized fit's lines: the path, the cross-validation, the chosen coefficients, and
-/// why there is no inference table.
-pub fn penalty_lines(p: &PenaltyJson, features: &[String], targets: &[String]) -> Vec<String> {
+/// A penalized fit's lines: the path (and, when `asked` for a longer grid, where it ended),
+/// the cross-validation, the chosen coefficients, and why there is no inference table.
+pub fn penalty_lines(
+    p: &PenaltyJson,
+    asked: Option<usize>,
+    features: &[String],
+    targets: &[String],
+) -> Vec<String> {
     let path = &p.path;
     let n = path.alphas.len();
     let chosen = path
@@ -92,6 +101,13 @@ pub fn penalty_lines(p: &PenaltyJson, features: &[String], targets: &[String]) -
             num(path.alpha_max)
         ),
     }];
+    if let Some(asked) = asked.filter(|&a| a > n) {
+        lines.push(format!(
+            "   The path ends after {n} of the {asked} α asked for: the fit had stopped improving \
+             (deviance ratio above 0.999, or up by less than 1e-5), where glmnet ends it too; \
+             --alphas fits every α given"
+        ));
+    }
     if let Some(cv) = &p.cv {
         let at = |a: f64| path.alphas.iter().position(|&x| x == a).unwrap_or(0);
         let (m, o) = (at(cv.alpha_min), at(cv.alpha_1se));

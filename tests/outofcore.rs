@@ -494,7 +494,11 @@ fn cross_validation_by_a_fold_column_is_the_same_on_every_engine() {
         );
         let (a, b) = (floats(&other["cv"]["mean"]), floats(&memory["cv"]["mean"]));
         assert_rel(&format!("{engine}: CV means"), &a, &b, 1e-10);
-        let last = |p: &Value| floats(&p["path"]["weight"][19][0]);
+        let last = |p: &Value| floats(&p["path"]["weight"].as_array().unwrap().last().unwrap()[0]);
+        assert_eq!(
+            other["path"]["alphas"], memory["path"]["alphas"],
+            "{engine}: one grid"
+        );
         assert_rel(
             &format!("{engine}: coefficients"),
             &last(&other),

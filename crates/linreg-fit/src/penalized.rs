@@ -214,7 +214,7 @@ pub fn in_memory(spec: &FitSpec, net: &ElasticNet, data: &Prepared) -> Result<Pe
     let training = match folds {
         None => Training::Whole(Moments::from_rows(xv, yv, w)?),
         Some((fold, assignment)) => Training::Folds {
-            folds: fold_moments(xv, yv, w, &fold)?,
+            folds: linreg_path::moments_by_fold(xv, yv, w, &fold)?,
             assignment,
         },
     };
@@ -247,36 +247,6 @@ pub fn column_folds(column: &str, values: &[f64]) -> Result<Vec<usize>> {
         labels.insert(key(*v), i);
     }
     Ok(values.iter().map(|v| labels[&key(*v)]).collect())
-}
-
-/// The moments of each fold's rows (`fold[i]` is row `i`'s fold).
-fn fold_moments(
-    x: View<'_, f64>,
-    y: View<'_, f64>,
-    w: Option<&[f64]>,
-    fold: &[usize],
-) -> Result<Vec<Moments>> {
-    let folds = fold.iter().copied().max().map_or(0, |m| m + 1);
-    let mut parts = vec![(Vec::new(), Vec::new(), Vec::new()); folds];
-    for (i, &f) in fold.iter().enumerate() {
-        let (px, py, pw) = &mut parts[f];
-        px.extend_from_slice(x.row(i));
-        py.extend_from_slice(y.row(i));
-        pw.push(w.map_or(1.0, |w| w[i]));
-    }
-    let (p, k) = (x.cols(), y.cols());
-    parts
-        .iter()
-        .map(|(px, py, pw)| {
-            let n = pw.len();
-            let weights = w.map(|_| pw.as_slice());
-            Ok(Moments::from_rows(
-                View::new(n, p, px)?,
-                View::new(n, k, py)?,
-                weights,
-            )?)
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -32,7 +32,8 @@ pub struct CrossValidation {
 
 /// The fold of row `row` among `folds`, balanced: the rows are taken in blocks of `folds`
 /// consecutive rows, and each block is dealt one row to every fold in a seeded random order
-/// (a Fisher–Yates shuffle of `0..folds` drawn from SplitMix64 of `seed` and the block), so
+/// (a Fisher–Yates shuffle of `0..folds` drawn from SplitMix64 of `seed` and the block, see
+/// [`fold_block`]), so
 /// the folds' sizes differ by at most one — as glmnet's `sample(rep(1:K, length = n))` — and
 /// the assignment is a pure function of its arguments: every route that reads the rows (in
 /// memory, streamed) assigns the same folds. `folds` 0 or 1 gives 0.
@@ -54,15 +55,24 @@ pub fn fold_of(seed: u64, row: u64, folds: usize) -> usize {
         return 0;
     }
     let k = folds as u64;
-    let (block, at) = (row / k, (row % k) as usize);
+    let mut perm = Vec::with_capacity(folds);
+    fold_block(seed, row / k, folds, &mut perm);
+    perm[(row % k) as usize]
+}
+
+/// The folds of the rows of block `block` (rows `block·folds ..` `(block + 1)·folds`), into
+/// `perm`: a pass that reads the rows in order deals a block at a time, as [`fold_of`] does
+/// row by row. `folds` ≥ 2.
+pub fn fold_block(seed: u64, block: u64, folds: usize, perm: &mut Vec<usize>) {
     let mut state = seed ^ block.wrapping_mul(0xD1B5_4A32_D192_ED03);
-    // The shuffle's first `at + 1` swaps fix its first `at + 1` places: only those are drawn.
-    let mut perm: Vec<usize> = (0..folds).collect();
-    for i in 0..=at {
-        let j = i + (split_mix(&mut state) % (k - i as u64)) as usize;
+    perm.clear();
+    perm.extend(0..folds);
+    for i in 0..folds {
+        // Lemire's multiply-shift: a draw in 0..folds − i without a division.
+        let draw = (u128::from(split_mix(&mut state)) * (folds - i) as u128) >> 64;
+        let j = i + draw as usize;
         perm.swap(i, j);
     }
-    perm[at]
 }
 
 /// The SplitMix64 generator's next value.
@@ -308,6 +318,45 @@ impl Rows<'_> {
             })
             .collect())
     }
+}
+
+/// The moments of each fold's rows (`fold[i]` is row `i`'s fold, `0..K`): what
+/// [`cross_validate`] takes, from rows in memory. A fold without rows gets empty moments
+/// (which `cross_validate` refuses, naming the fold).
+pub fn moments_by_fold(
+    x: View<'_, f64>,
+    y: View<'_, f64>,
+    weights: Option<&[f64]>,
+    fold: &[usize],
+) -> Result<Vec<Moments>, PathError> {
+    if fold.len() != x.rows() {
+        return Err(PathError::Shape(format!(
+            "{} fold labels for {} rows; give one per row",
+            fold.len(),
+            x.rows()
+        )));
+    }
+    let k = fold.iter().copied().max().map_or(0, |m| m + 1);
+    let mut parts = vec![(Vec::new(), Vec::new(), Vec::new()); k];
+    for (i, &f) in fold.iter().enumerate() {
+        let (px, py, pw) = &mut parts[f];
+        px.extend_from_slice(x.row(i));
+        py.extend_from_slice(y.row(i));
+        pw.push(weights.map_or(1.0, |w| w[i]));
+    }
+    let (p, t) = (x.cols(), y.cols());
+    parts
+        .iter()
+        .map(|(px, py, pw)| {
+            let n = pw.len();
+            let w = weights.map(|_| pw.as_slice());
+            Ok(Moments::from_rows(
+                View::new(n, p, px)?,
+                View::new(n, t, py)?,
+                w,
+            )?)
+        })
+        .collect()
 }
 
 /// Checks the folds and merges them.

@@ -143,6 +143,43 @@ pub(crate) fn zero(p: usize, yy: f64) -> Solved {
 }
 
 /// The α values of a path, decreasing.
+/// glmnet's end of a generated path: after the first five points, stop once the fit
+/// explains more than 99.9 % of the deviance, or the last α added less than 1e-5 of it
+/// (relative): the points beyond fit the noise, and take the most sweeps.
+pub(crate) fn saturated(out: &[Solved], yy: f64) -> bool {
+    const MIN_POINTS: usize = 5;
+    let ratio = |s: &Solved| if yy > 0.0 { 1.0 - s.rss / yy } else { 0.0 };
+    match out {
+        [.., before, last] if out.len() >= MIN_POINTS => {
+            let (d, d0) = (ratio(last), ratio(before));
+            d > 0.999 || (d > 0.0 && (d - d0) / d < 1e-5)
+        }
+        _ => false,
+    }
+}
+
+/// Each target's path along `alphas`, by `fit(t, alphas, stop)`; with `stop` (a generated
+/// grid) each may end early ([`saturated`]), and the path ends where the last target does:
+/// targets that ended sooner are fitted again up to there. Returns the α kept.
+pub(crate) fn fit_targets(
+    targets: usize,
+    mut alphas: Vec<f64>,
+    stop: bool,
+    fit: impl Fn(usize, &[f64], bool) -> Result<Vec<Solved>, PathError>,
+) -> Result<(Vec<f64>, Vec<Vec<Solved>>), PathError> {
+    let mut solved = (0..targets)
+        .map(|t| fit(t, &alphas, stop))
+        .collect::<Result<Vec<_>, _>>()?;
+    let len = solved.iter().map(Vec::len).max().unwrap_or(alphas.len());
+    alphas.truncate(len);
+    for (t, s) in solved.iter_mut().enumerate() {
+        if s.len() < len {
+            *s = fit(t, &alphas, false)?;
+        }
+    }
+    Ok((alphas, solved))
+}
+
 pub(crate) fn alpha_list(alphas: &Alphas, alpha_max: f64) -> Result<Vec<f64>, PathError> {
     match alphas {
         Alphas::Given(a) => {

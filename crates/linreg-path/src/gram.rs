@@ -6,7 +6,8 @@ use linreg_solve::Moments;
 use crate::descent::{axpy, descend, done, dot, duality_gap, Active, Budget, Coordinates, Penalty};
 use crate::factor::{Factor, Polished};
 use crate::frame::{
-    all_zero, alpha_list, alpha_max_of, not_converged, relative, zero, Frame, Solved,
+    all_zero, alpha_list, alpha_max_of, fit_targets, not_converged, relative, saturated, zero,
+    Frame, Solved,
 };
 use crate::{assemble, check_options, Path, PathError, PathOptions};
 
@@ -108,9 +109,10 @@ pub fn path(m: &Moments, options: &PathOptions) -> Result<Path, PathError> {
     let gram = build(m, options)?;
     let amax = alpha_max_of(gram.xy.iter().map(|c| &c[..]), options.l1_ratio);
     let alphas = alpha_list(&options.alphas, amax)?;
-    let solved = (0..gram.xy.len())
-        .map(|t| target_path(&gram, t, (&alphas, amax), options))
-        .collect::<Result<Vec<_>, _>>()?;
+    let stop = matches!(options.alphas, crate::Alphas::Grid { .. });
+    let (alphas, solved) = fit_targets(gram.xy.len(), alphas, stop, |t, alphas, stop| {
+        target_path(&gram, t, (alphas, amax), stop, options)
+    })?;
     Ok(assemble(
         &gram.frame,
         alphas,
@@ -180,11 +182,13 @@ impl State<'_> {
     }
 }
 
-/// Target `t` along `alphas` (`amax`: the path's `α_max`).
+/// Target `t` along `alphas` (`amax`: the path's `α_max`); with `stop`, only until the fit
+/// is saturated.
 fn target_path(
     gram: &Gram,
     t: usize,
     (alphas, amax): (&[f64], f64),
+    stop: bool,
     options: &PathOptions,
 ) -> Result<Vec<Solved>, PathError> {
     let (c, yy) = (&gram.xy[t][..], gram.frame.yy[t]);
@@ -205,6 +209,9 @@ fn target_path(
         }
         let pen = Penalty::new(alpha, options.l1_ratio);
         out.push(solve(&mut st, (c, yy), &all, &mut active, &pen, options)?);
+        if stop && saturated(&out, yy) {
+            break;
+        }
     }
     Ok(out)
 }

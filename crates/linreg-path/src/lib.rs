@@ -57,7 +57,14 @@
 //!
 //! let lasso = path(&m, &PathOptions::default())?;
 //! assert_eq!(lasso.points[0].nonzero, 0); // α_max: every coefficient is 0
-//! let last = lasso.points.last().unwrap(); // α_max/1000: nearly least squares
+//! // The generated grid ends, as glmnet's does, once the fit explains 99.9 % of the deviance.
+//! let last = lasso.points.last().unwrap();
+//! assert!(lasso.points.len() < 100 && last.deviance_ratio[0] > 0.999);
+//!
+//! // Given α values are all fitted; at α_max/10⁴, nearly least squares.
+//! let alphas = Alphas::Given(vec![lasso.alpha_max * 1e-4, lasso.alpha_max / 2.0]);
+//! let two = path(&m, &PathOptions { alphas, ..PathOptions::default() })?;
+//! let last = &two.points[1];
 //! assert!((last.weight[0][0] - 3.0).abs() < 0.01 && last.weight[0][2].abs() < 0.01);
 //!
 //! // One α, elastic net.
@@ -77,7 +84,8 @@ mod rows;
 mod tests;
 
 pub use cv::{
-    cross_validate, cross_validate_rows, fold_of, residual_sum_of_squares, CrossValidation,
+    cross_validate, cross_validate_rows, fold_block, fold_of, moments_by_fold,
+    residual_sum_of_squares, CrossValidation,
 };
 pub use gram::{alpha_max, path};
 pub use rows::path_rows;

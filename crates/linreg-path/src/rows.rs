@@ -8,7 +8,8 @@ use rayon::prelude::*;
 use crate::descent::{axpy, descend, done, dot, duality_gap, Active, Budget, Coordinates, Penalty};
 use crate::factor::{Factor, Polished};
 use crate::frame::{
-    all_zero, alpha_list, alpha_max_of, not_converged, relative, zero, Frame, Solved,
+    all_zero, alpha_list, alpha_max_of, fit_targets, not_converged, relative, saturated, zero,
+    Frame, Solved,
 };
 use crate::{assemble, check_options, Path, PathError, PathOptions};
 
@@ -203,11 +204,10 @@ pub fn path_rows(
     }
     let amax = alpha_max_of(g0.iter().map(|g| &g[..]), options.l1_ratio);
     let alphas = alpha_list(&options.alphas, amax)?;
-    let solved = g0
-        .into_iter()
-        .enumerate()
-        .map(|(t, g)| target_path(&cols, t, g, (&alphas, amax), options))
-        .collect::<Result<Vec<_>, _>>()?;
+    let stop = matches!(options.alphas, crate::Alphas::Grid { .. });
+    let (alphas, solved) = fit_targets(g0.len(), alphas, stop, |t, alphas, stop| {
+        target_path(&cols, t, g0[t].clone(), (alphas, amax), stop, options)
+    })?;
     Ok(assemble(
         &cols.frame,
         alphas,
@@ -468,6 +468,7 @@ fn target_path(
     t: usize,
     c: Vec<f64>,
     (alphas, amax): (&[f64], f64),
+    stop: bool,
     options: &PathOptions,
 ) -> Result<Vec<Solved>, PathError> {
     let (y, yy) = (&cols.y[t][..], cols.frame.yy[t]);
@@ -505,6 +506,9 @@ fn target_path(
             .add(&tg.g, options.l1_ratio * (2.0 * alpha - prev), true);
         out.push(tg.solve(&pen, options)?);
         prev = alpha;
+        if stop && saturated(&out, yy) {
+            break;
+        }
     }
     Ok(out)
 }

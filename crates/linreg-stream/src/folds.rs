@@ -40,64 +40,125 @@ fn key(v: f64) -> u64 {
     }
 }
 
-/// The fold of row `r` of `chunk` (its label and key), or an error for a bad label.
-fn fold_of<T: Element>(
-    rule: FoldRule,
+/// Not a training row: no fold.
+const NONE: u32 = u32::MAX;
+
+/// A chunk's rows dealt to folds: each row's slot (or [`NONE`]) and each slot's key and label.
+struct Dealt {
+    slots: Vec<u32>,
+    folds: Vec<(u64, f64)>,
+}
+
+/// The chunk's training rows dealt to their folds (seeded: a block of `folds` rows at a time;
+/// a column: by its label), or an error for a row without a label.
+fn deal<T: Element>(
+    part: &Part<'_>,
     chunk: &Chunk<'_, T>,
-    r: usize,
-) -> Result<(u64, f64), StreamError> {
+    rule: FoldRule,
+) -> Result<Dealt, StreamError> {
+    let first = chunk.first_row();
+    let mut slots = vec![NONE; chunk.rows()];
+    let trains = |r: usize| part.split.trains(first + r as u64);
     match rule {
         FoldRule::Seeded { seed, folds } => {
-            let f = linreg_path::fold_of(seed, chunk.first_row() + r as u64, folds);
-            Ok((f as u64, f as f64))
+            // Rows are dealt a block of `folds` at a time: step through the blocks rather
+            // than divide every row's index.
+            let k = folds as u64;
+            let (mut block, mut at) = (first / k, (first % k) as usize);
+            let mut perm = Vec::with_capacity(folds);
+            linreg_path::fold_block(seed, block, folds, &mut perm);
+            for (r, slot) in slots.iter_mut().enumerate() {
+                if trains(r) {
+                    *slot = perm[at] as u32;
+                }
+                at += 1;
+                if at == folds {
+                    (block, at) = (block + 1, 0);
+                    linreg_path::fold_block(seed, block, folds, &mut perm);
+                }
+            }
+            let folds = (0..folds).map(|f| (f as u64, f as f64)).collect();
+            Ok(Dealt { slots, folds })
         }
         FoldRule::Column => {
-            let v = chunk.folds().map_or(f64::NAN, |c| c[r].to_f64());
-            if !v.is_finite() {
-                return Err(StreamError::Invalid(format!(
-                    "the fold column has no finite label in row {}; every training row needs one",
-                    chunk.first_row() + r as u64
-                )));
+            let labels = chunk.folds();
+            let mut slot: BTreeMap<u64, u32> = BTreeMap::new();
+            let mut folds = Vec::new();
+            for r in (0..chunk.rows()).filter(|&r| trains(r)) {
+                let v = labels.map_or(f64::NAN, |c| c[r].to_f64());
+                if !v.is_finite() {
+                    return Err(StreamError::Invalid(format!(
+                        "the fold column has no finite label in row {}; every training row needs one",
+                        first + r as u64
+                    )));
+                }
+                slots[r] = *slot.entry(key(v)).or_insert_with(|| {
+                    folds.push((key(v), v));
+                    folds.len() as u32 - 1
+                });
+                check_count(folds.len())?;
             }
-            Ok((key(v), v))
+            Ok(Dealt { slots, folds })
         }
     }
 }
 
-/// Adds the training rows of `chunk` to their folds' moments with `push` (which takes the
-/// gathered columns and the first row's index).
+/// Adds the training rows of `chunk` to their folds' moments with `push` (a set, and the
+/// fold's rows as columns). The rows are first sorted by fold into `scratch`, each column read
+/// once in order and written to one run per fold, so that every fold's rows are contiguous and
+/// summed as fast as a whole chunk's.
 pub(crate) fn push_folds<T: Element>(
     part: &Part<'_>,
     chunk: &Chunk<'_, T>,
     rule: FoldRule,
-    sets: &mut FoldSets,
-    scratch: &mut Vec<Vec<T>>,
-    mut push: impl FnMut(&mut SetMoments, &[&[T]], u64) -> Result<(), StreamError>,
+    (sets, scratch): (&mut FoldSets, &mut Vec<Vec<T>>),
+    mut push: impl FnMut(&mut SetMoments, &[&[T]]) -> Result<(), StreamError>,
 ) -> Result<(), StreamError> {
-    let mut groups: BTreeMap<u64, (f64, Vec<usize>)> = BTreeMap::new();
-    for r in 0..chunk.rows() {
-        if part.split.trains(chunk.first_row() + r as u64) {
-            let (k, label) = fold_of(rule, chunk, r)?;
-            groups
-                .entry(k)
-                .or_insert_with(|| (label, Vec::new()))
-                .1
-                .push(r);
+    let Dealt { slots, folds } = deal(part, chunk, rule)?;
+    // Where each fold's run starts, and each row's place in the sorted columns.
+    let mut start = vec![0u32; folds.len() + 1];
+    for &s in slots.iter().filter(|&&s| s != NONE) {
+        start[s as usize + 1] += 1;
+    }
+    for f in 0..folds.len() {
+        start[f + 1] += start[f];
+    }
+    let mut next = start.clone();
+    let place: Vec<u32> = slots
+        .iter()
+        .map(|&s| match s {
+            NONE => NONE,
+            s => {
+                next[s as usize] += 1;
+                next[s as usize] - 1
+            }
+        })
+        .collect();
+    let total = start[folds.len()] as usize;
+    scratch.resize_with(chunk.columns().len(), Vec::new);
+    for (out, col) in scratch.iter_mut().zip(chunk.columns()) {
+        // Every place below `total` is written: what the last chunk left needs no clearing.
+        let Some(&fill) = col.first() else { continue };
+        out.resize(total.max(out.len()), fill);
+        out.truncate(total);
+        for (&at, &v) in place.iter().zip(col.iter()) {
+            if at != NONE {
+                out[at as usize] = v;
+            }
         }
     }
     let (p, k) = (part.features(), part.targets());
-    for (fold, (label, rows)) in groups {
-        scratch.resize_with(chunk.columns().len(), Vec::new);
-        for (out, col) in scratch.iter_mut().zip(chunk.columns()) {
-            out.clear();
-            out.extend(rows.iter().map(|&r| col[r]));
+    for (f, (key, label)) in folds.into_iter().enumerate() {
+        let (a, b) = (start[f] as usize, start[f + 1] as usize);
+        if a == b {
+            continue;
         }
-        let cols: Vec<&[T]> = scratch.iter().map(|c| &c[..]).collect();
+        let cols: Vec<&[T]> = scratch.iter().map(|c| &c[a..b]).collect();
         let set = &mut sets
-            .entry(fold)
+            .entry(key)
             .or_insert_with(|| (label, SetMoments::new(p, k)))
             .1;
-        push(set, &cols, chunk.first_row() + rows[0] as u64)?;
+        push(set, &cols)?;
     }
     check_count(sets.len())
 }

@@ -82,3 +82,25 @@ pub enum StreamError {
     #[error("{0}")]
     Invalid(String),
 }
+
+impl StreamError {
+    /// `e` from summing `chunk`'s rows, with the file, row group, column and row of a
+    /// non-finite value when that is why.
+    pub(crate) fn located<T: linreg_io::Element>(
+        chunk: &linreg_io::Chunk<'_, T>,
+        e: linreg_solve::SolveError,
+    ) -> Self {
+        match (&e, chunk.check_finite()) {
+            (linreg_solve::SolveError::NonFinite, Err(io)) => io.into(),
+            _ => e.into(),
+        }
+    }
+
+    /// Row `row` of `part` has the weight `w`, which is not positive and finite.
+    pub(crate) fn bad_weight(part: &Part<'_>, row: u64, w: f64) -> Self {
+        Self::Invalid(format!(
+            "--weights {}: row {row} has weight {w}; weights must be positive finite numbers (drop rows whose weight is 0)",
+            part.selected.weights().unwrap_or_default(),
+        ))
+    }
+}

@@ -108,14 +108,11 @@ fn add_chunk<T: Element + linreg_solve::Element>(
 ) -> Result<(), StreamError> {
     let d = part.features() + part.targets();
     if let Some(rule) = part.folds {
-        folds::push_folds(
-            part,
-            chunk,
-            rule,
-            &mut sums.folds,
-            scratch,
-            |set, cols, first| push(part, chunk, set, cols, first, weighted, d),
-        )?;
+        check_weights(part, chunk, weighted)?;
+        let sets = (&mut sums.folds, &mut *scratch);
+        folds::push_folds(part, chunk, rule, sets, |set, cols| {
+            push(part, chunk, set, cols, chunk.first_row(), weighted, d)
+        })?;
     }
     for (which, set) in [(Rows::Train, &mut sums.train), (Rows::Test, &mut sums.test)] {
         let skip = match which {
@@ -195,6 +192,31 @@ impl Ordered {
     }
 }
 
+/// Refuses a training row of `chunk` whose weight is not positive and finite, naming it (the
+/// rows are checked here, before they are sorted by fold, so that the row is the table's).
+fn check_weights<T: Element>(
+    part: &Part<'_>,
+    chunk: &Chunk<'_, T>,
+    weighted: bool,
+) -> Result<(), StreamError> {
+    let Some(w) = chunk.weights().filter(|_| weighted) else {
+        return Ok(());
+    };
+    let first = chunk.first_row();
+    let bad = (0..chunk.rows()).find(|&r| {
+        let v = linreg_data::Real::to_f64(w[r]);
+        part.split.trains(first + r as u64) && !(v.is_finite() && v > 0.0)
+    });
+    match bad {
+        Some(r) => Err(StreamError::bad_weight(
+            part,
+            first + r as u64,
+            linreg_data::Real::to_f64(w[r]),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Adds some rows to a set: the plain moments, and the weighted ones with a weight column.
 fn push<T: Element + linreg_solve::Element>(
     part: &Part<'_>,
@@ -205,12 +227,7 @@ fn push<T: Element + linreg_solve::Element>(
     weighted: bool,
     d: usize,
 ) -> Result<(), StreamError> {
-    let located = |e: SolveError| -> StreamError {
-        match (&e, chunk.check_finite()) {
-            (SolveError::NonFinite, Err(io)) => io.into(),
-            _ => e.into(),
-        }
-    };
+    let located = |e| StreamError::located(chunk, e);
     set.plain.push_columns(&cols[..d], None).map_err(located)?;
     if weighted {
         let w: Vec<f64> = cols[d]
@@ -218,12 +235,7 @@ fn push<T: Element + linreg_solve::Element>(
             .map(|&v| linreg_data::Real::to_f64(v))
             .collect();
         if let Some(i) = w.iter().position(|&v| !(v.is_finite() && v > 0.0)) {
-            return Err(StreamError::Invalid(format!(
-                "--weights {}: row {} has weight {}; weights must be positive finite numbers (drop rows whose weight is 0)",
-                part.selected.weights().unwrap_or_default(),
-                first + i as u64,
-                w[i]
-            )));
+            return Err(StreamError::bad_weight(part, first + i as u64, w[i]));
         }
         set.weighted
             .push_columns(&cols[..d], Some(&w))
