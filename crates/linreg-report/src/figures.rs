@@ -608,10 +608,7 @@ pub(crate) fn path(r: &Regularization) -> Result<Figure, ReportError> {
             .title(Title::with_text("α (log scale)"))
             .type_(AxisType::Log),
     )
-    .shapes(vec![
-        vertical_guide(r.chosen.log10()),
-        horizontal_guide(0.0),
-    ]);
+    .shapes(vec![vertical_guide(r.chosen), horizontal_guide(0.0)]);
     let notes = vec![format!(
         "Each line is a coefficient on the original columns, from α_max (all zero) on the right \
          to the smallest α on the left; the dotted line marks the saved model's α = {}.",
@@ -658,9 +655,10 @@ pub(crate) fn cv(alphas: &[f64], cv: &CvCurve) -> Result<Figure, ReportError> {
             .title(Title::with_text("α (log scale)"))
             .type_(AxisType::Log),
     )
+    // (A shape on a log axis is placed at the data value itself.)
     .shapes(vec![
-        vertical_guide(cv.alpha_min.log10()),
-        vertical_guide(cv.alpha_1se.log10()),
+        vertical_guide(cv.alpha_min),
+        vertical_guide(cv.alpha_1se),
     ]);
     let notes = vec![format!(
         "Mean held-out error at each α with one standard error either side; the dotted lines \
