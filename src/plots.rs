@@ -37,16 +37,7 @@ pub fn penalty(
     targets: &[String],
 ) -> Result<Vec<PathBuf>> {
     let path = &p.path;
-    let mut coefficients = Vec::new();
-    for (t, target) in targets.iter().enumerate() {
-        for (j, feature) in features.iter().enumerate() {
-            let name = match targets.len() {
-                1 => feature.clone(),
-                _ => format!("{target}: {feature}"),
-            };
-            coefficients.push((name, path.weight.iter().map(|w| w[t][j]).collect()));
-        }
-    }
+    let coefficients = path.curves(features, targets);
     let mut written = Vec::new();
     // One α has no path to draw.
     if path.alphas.len() < 2 {

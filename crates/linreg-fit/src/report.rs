@@ -307,16 +307,7 @@ pub fn from_summary(
 /// A penalized fit's path and cross-validation, one curve per target and feature.
 fn regularization(p: &PenaltyJson, features: &[String], targets: &[String]) -> Regularization {
     let path = &p.path;
-    let mut coefficients = Vec::new();
-    for (t, target) in targets.iter().enumerate() {
-        for (j, feature) in features.iter().enumerate() {
-            let name = match targets.len() {
-                1 => feature.clone(),
-                _ => format!("{target}: {feature}"),
-            };
-            coefficients.push((name, path.weight.iter().map(|w| w[t][j]).collect()));
-        }
-    }
+    let coefficients = path.curves(features, targets);
     Regularization {
         alphas: path.alphas.clone(),
         coefficients,

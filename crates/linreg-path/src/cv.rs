@@ -162,9 +162,21 @@ pub fn cross_validate(
         .into_par_iter()
         .map(|f| fold_errors(folds, f, &same))
         .collect();
-    let errors = errors.into_iter().collect::<Result<Vec<_>, _>>()?;
     let weights: Vec<f64> = folds.iter().map(Moments::weight_sum).collect();
-    let (mean, standard_error) = summarize(&errors, &weights);
+    let rows = folds.iter().map(Moments::rows).collect();
+    conclude(full, errors, &weights, rows)
+}
+
+/// The cross-validation of `full` from each fold's held-out errors (`errors[fold][α]`), the
+/// folds' weight sums and row counts: cv.glmnet's summary and choices.
+fn conclude(
+    full: Path,
+    errors: Vec<Result<Vec<f64>, PathError>>,
+    weights: &[f64],
+    fold_rows: Vec<u64>,
+) -> Result<CrossValidation, PathError> {
+    let errors = errors.into_iter().collect::<Result<Vec<_>, _>>()?;
+    let (mean, standard_error) = summarize(&errors, weights);
     let (index_min, index_1se) = choose(&mean, &standard_error);
     Ok(CrossValidation {
         alpha_min: full.alphas[index_min],
@@ -174,8 +186,8 @@ pub fn cross_validate(
         standard_error,
         index_min,
         index_1se,
-        folds: folds.len(),
-        fold_rows: folds.iter().map(Moments::rows).collect(),
+        folds: weights.len(),
+        fold_rows,
     })
 }
 
@@ -205,26 +217,14 @@ pub fn cross_validate_rows(
         .into_par_iter()
         .map(|f| rows.fold_errors(&groups, f, &same))
         .collect();
-    let errors = errors.into_iter().collect::<Result<Vec<_>, _>>()?;
     let w = |g: &Vec<usize>| {
         g.iter()
             .map(|&i| weights.map_or(1.0, |w| w[i]))
             .sum::<f64>()
     };
     let fold_weights: Vec<f64> = groups.iter().map(w).collect();
-    let (mean, standard_error) = summarize(&errors, &fold_weights);
-    let (index_min, index_1se) = choose(&mean, &standard_error);
-    Ok(CrossValidation {
-        alpha_min: full.alphas[index_min],
-        alpha_1se: full.alphas[index_1se],
-        path: full,
-        mean,
-        standard_error,
-        index_min,
-        index_1se,
-        folds: k,
-        fold_rows: groups.iter().map(|g| g.len() as u64).collect(),
-    })
+    let rows = groups.iter().map(|g| g.len() as u64).collect();
+    conclude(full, errors, &fold_weights, rows)
 }
 
 /// Refuses fold labels that do not cover the rows, fewer than two folds, or an empty fold.

@@ -108,6 +108,22 @@ impl PathJson {
         })
     }
 
+    /// Each coefficient's values along the path, named by its feature (`target: feature`
+    /// with several targets): what the path's figures draw.
+    pub fn curves(&self, features: &[String], targets: &[String]) -> Vec<(String, Vec<f64>)> {
+        let mut curves = Vec::with_capacity(features.len() * targets.len());
+        for (t, target) in targets.iter().enumerate() {
+            for (j, feature) in features.iter().enumerate() {
+                let name = match targets.len() {
+                    1 => feature.clone(),
+                    _ => format!("{target}: {feature}"),
+                };
+                curves.push((name, self.weight.iter().map(|w| w[t][j]).collect()));
+            }
+        }
+        curves
+    }
+
     fn point(&self, i: usize) -> ParamsJson {
         ParamsJson {
             weight: self.weight[i].clone(),
