@@ -420,7 +420,8 @@ pub struct TrainArgs {
     pub resume: Option<PathBuf>,
 
     /// `gd` (gradient descent) or `exact` (the loss's exact minimizer, solved directly).
-    /// Default: gd, or exact (coordinate descent) with --penalty, --path or --cv.
+    /// Default: gd, or exact (coordinate descent) with any option of the penalties (--penalty,
+    /// --alpha, --alphas, --l1-ratio, --path, --cv, --cv-column).
     #[arg(long, value_enum)]
     pub solver: Option<SolverArg>,
 

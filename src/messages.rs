@@ -3,7 +3,7 @@
 
 use linreg_fit::{FirstPass, Fit, FitSpec, Solver};
 use linreg_solve::{Conditioning, Inference};
-use linreg_store::{ExactReport, PenaltyJson};
+use linreg_store::{CvJson, ExactReport, PathJson, PenaltyJson};
 use linreg_train::FusedAutodiffBackend;
 
 use crate::console::{metrics_table, Console};
@@ -80,13 +80,21 @@ pub fn penalty_lines(
     features: &[String],
     targets: &[String],
 ) -> Vec<String> {
+    let mut lines = path_lines(p, asked);
+    lines.extend(p.cv.as_ref().map(|cv| cv_line(cv, &p.path.alphas)));
+    lines.extend(coefficient_lines(&p.path, features, targets));
+    lines.push(
+        "   No inference table: the penalty chose these coefficients, and standard errors that \
+         ignore the choosing would mislead (report.html draws the path and the cross-validation)."
+            .into(),
+    );
+    lines
+}
+
+/// The penalty and its α: one, or the path's range (and where a generated grid ended).
+fn path_lines(p: &PenaltyJson, asked: Option<usize>) -> Vec<String> {
     let path = &p.path;
     let n = path.alphas.len();
-    let chosen = path
-        .alphas
-        .iter()
-        .position(|&a| a == path.alpha)
-        .unwrap_or(n - 1);
     let name = match p.kind.as_str() {
         "lasso" => "Lasso".to_string(),
         "ridge" => "Ridge".to_string(),
@@ -108,49 +116,60 @@ pub fn penalty_lines(
              --alphas fits every α given"
         ));
     }
-    if let Some(cv) = &p.cv {
-        let at = |a: f64| path.alphas.iter().position(|&x| x == a).unwrap_or(0);
-        let (m, o) = (at(cv.alpha_min), at(cv.alpha_1se));
-        lines.push(format!(
-            "   Cross-validation, {} folds ({}): α_min = {} (MSE {} ± {}), α_1se = {} (MSE {} ± {}); the model is at α_{}",
-            cv.folds,
-            cv.assignment,
-            num(cv.alpha_min),
-            num(cv.mean[m]),
-            num(cv.standard_error[m]),
-            num(cv.alpha_1se),
-            num(cv.mean[o]),
-            num(cv.standard_error[o]),
-            cv.rule
-        ));
-    }
-    let total = features.len() * targets.len();
-    lines.push(format!(
-        "   Coefficients at α = {} ({} of {total} non-zero; deviance ratio {}), on the original columns:",
+    lines
+}
+
+/// Cross-validation's two α, their errors, and which one the model took.
+fn cv_line(cv: &CvJson, alphas: &[f64]) -> String {
+    let at = |a: f64| alphas.iter().position(|&x| x == a).unwrap_or(0);
+    let (m, o) = (at(cv.alpha_min), at(cv.alpha_1se));
+    format!(
+        "   Cross-validation, {} folds ({}): α_min = {} (MSE {} ± {}), α_1se = {} (MSE {} ± {}); the model is at α_{}",
+        cv.folds,
+        cv.assignment,
+        num(cv.alpha_min),
+        num(cv.mean[m]),
+        num(cv.standard_error[m]),
+        num(cv.alpha_1se),
+        num(cv.mean[o]),
+        num(cv.standard_error[o]),
+        cv.rule
+    )
+}
+
+/// The saved model's coefficients on the original columns, per target.
+fn coefficient_lines(path: &PathJson, features: &[String], targets: &[String]) -> Vec<String> {
+    let n = path.alphas.len();
+    let chosen = path
+        .alphas
+        .iter()
+        .position(|&a| a == path.alpha)
+        .unwrap_or(n - 1);
+    let ratios: Vec<String> = path.deviance_ratio[chosen]
+        .iter()
+        .map(|d| format!("{d:.6}"))
+        .collect();
+    let mut lines = vec![format!(
+        "   Coefficients at α = {} ({} of {} non-zero; deviance ratio {}), on the original columns:",
         num(path.alpha),
         path.nonzero[chosen],
-        path.deviance_ratio[chosen]
-            .iter()
-            .map(|d| format!("{d:.6}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
+        features.len() * targets.len(),
+        ratios.join(", ")
+    )];
+    let width = features.iter().map(|f| f.len()).max().unwrap_or(0).max(9);
     for (t, target) in targets.iter().enumerate() {
         if targets.len() > 1 {
             lines.push(format!("     {target}:"));
         }
-        let bias = path.bias[chosen][t];
-        let width = features.iter().map(|f| f.len()).max().unwrap_or(0).max(9);
-        lines.push(format!("     {:<width$}  {}", "intercept", num(bias)));
+        lines.push(format!(
+            "     {:<width$}  {}",
+            "intercept",
+            num(path.bias[chosen][t])
+        ));
         for (f, w) in features.iter().zip(&path.weight[chosen][t]) {
             lines.push(format!("     {f:<width$}  {}", num(*w)));
         }
     }
-    lines.push(
-        "   No inference table: the penalty chose these coefficients, and standard errors that \
-         ignore the choosing would mislead (report.html draws the path and the cross-validation)."
-            .into(),
-    );
     lines
 }
 

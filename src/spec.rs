@@ -42,7 +42,7 @@ pub fn fit_spec(args: &TrainArgs) -> Result<FitSpec> {
         },
         family: Family::Regression(loss(args)),
         penalty: penalty(args)?,
-        solver: match solver(args)? {
+        solver: match solver(args) {
             SolverArg::Gd => Solver::Gd {
                 compare_exact: args.compare_exact,
             },
@@ -65,24 +65,20 @@ pub fn fit_spec(args: &TrainArgs) -> Result<FitSpec> {
     };
     let spec = options.check()?;
     // The spec's gradient descent has no standard errors to make robust.
-    if args.robust.is_some() && solver(args)? == SolverArg::Gd {
+    if args.robust.is_some() && solver(args) == SolverArg::Gd {
         bail!("--robust applies to the inference table of --solver exact --loss mse");
     }
     Ok(spec)
 }
 
-/// The solver: as given, else coordinate descent (exact) for a penalty, else gradient descent.
-fn solver(args: &TrainArgs) -> Result<SolverArg> {
-    let penalized = penalized(&args.penalty);
-    Ok(match args.solver {
-        Some(SolverArg::Gd) if penalized => bail!(
-            "--penalty, --path and --cv are solved by coordinate descent (--solver exact); \
-             gradient descent's penalty is --weight-decay"
-        ),
+/// The solver: as given (the spec refuses gradient descent with a penalty), else coordinate
+/// descent (exact) for a penalty, else gradient descent.
+fn solver(args: &TrainArgs) -> SolverArg {
+    match args.solver {
         Some(s) => s,
-        None if penalized => SolverArg::Exact,
+        None if penalized(&args.penalty) => SolverArg::Exact,
         None => SolverArg::Gd,
-    })
+    }
 }
 
 /// Whether any elastic-net option was given.
@@ -116,7 +112,7 @@ fn penalty(args: &TrainArgs) -> Result<Penalty> {
         l1_ratio: l1_ratio(p)?,
         alphas: alphas(p)?,
         choice: choice(p)?,
-        tol: p.tol.unwrap_or(1e-7),
+        tol: p.tol.unwrap_or(ElasticNet::DEFAULT_TOL),
     }))
 }
 
@@ -126,6 +122,9 @@ fn l1_ratio(p: &PenaltyArgs) -> Result<f64> {
         (Some(PenaltyArg::L2), None) => 0.0,
         (Some(PenaltyArg::Elasticnet), None) => 0.5,
         (Some(PenaltyArg::Elasticnet) | None, Some(r)) => r,
+        // Saying what the penalty already says is no conflict.
+        (Some(PenaltyArg::L1), Some(r)) if r == 1.0 => r,
+        (Some(PenaltyArg::L2), Some(r)) if r == 0.0 => r,
         (Some(k), Some(r)) => bail!(
             "--l1-ratio {r} mixes the elastic net; --penalty {} fixes it at {}: use --penalty elasticnet --l1-ratio {r}",
             if k == PenaltyArg::L1 { "l1" } else { "l2" },
@@ -136,12 +135,17 @@ fn l1_ratio(p: &PenaltyArgs) -> Result<f64> {
 
 fn alphas(p: &PenaltyArgs) -> Result<Alphas> {
     let path = p.path || p.cv.is_some() || p.cv_column.is_some();
+    let grid = p.n_alphas.is_some() || p.alpha_min_ratio.is_some();
     match (p.alpha, &p.alphas) {
-        (Some(a), None) if !path => Ok(Alphas::Given(vec![a])),
-        (Some(_), _) => bail!(
+        (Some(_), _) if path || p.alphas.is_some() => bail!(
             "--alpha fits one α; a path (--path, --cv) takes its α from --alphas A,B,… or a grid \
              (--n-alphas, --alpha-min-ratio)"
         ),
+        _ if grid && (p.alpha.is_some() || p.alphas.is_some()) => bail!(
+            "--n-alphas and --alpha-min-ratio shape a generated grid; --alpha and --alphas give \
+             the α values themselves: use one or the other"
+        ),
+        (Some(a), _) => Ok(Alphas::Given(vec![a])),
         (None, Some(list)) => Ok(Alphas::Given(list.clone())),
         (None, None) if path => Ok(Alphas::Grid {
             count: p.n_alphas.unwrap_or(100),

@@ -522,5 +522,22 @@ fn cross_validation_by_a_fold_column_is_the_same_on_every_engine() {
     ]);
     let stderr = run_refused(&dir, &refused.argv());
     assert!(stderr.contains("--cv-column COL"), "{stderr}");
+    // A column of 3,000 distinct values is no fold column, refused before it is grouped by.
+    let ids = Train::new("f.csv", "y")
+        .args(&[
+            "--features",
+            "x1,x3,x4",
+            "--cv-column",
+            "x2",
+            "--engine",
+            "datafusion",
+        ])
+        .args(&["--test", "t.csv", "--out", "no"]);
+    let stderr = run_refused(&dir, &ids.argv());
+    assert!(
+        stderr.contains("more than 1000 distinct values"),
+        "{stderr}"
+    );
+    assert!(!dir.join("no").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -264,6 +264,73 @@ fn predict_at_alpha_applies_any_point_of_the_path() {
     assert_says(&e, &["outside the saved path", "--alphas"]);
 }
 
+/// NumPy's least squares on the diabetes table's first 353 rows (linreg's training rows), as
+/// `tools/ols_reference.py`'s method computes it: the weights.
+const DIABETES_OLS_WEIGHT_TRAIN: [f64; 10] = [
+    -0.029327840634405744,
+    -23.720678706278203,
+    5.538396377028674,
+    1.0110798634387947,
+    -0.6543562272575751,
+    0.3336558225175551,
+    -0.12377338732593784,
+    5.431494304631667,
+    58.25822138917671,
+    0.35762697114646924,
+];
+
+#[test]
+fn repeated_and_zero_alphas_are_one_path_and_ridge_ends_at_its_grid() {
+    let dir = temp_dir("penalty-alphas");
+    let data = fixture("diabetes.csv");
+    // α listed twice (and −0 beside 0) is one point; α = 0 is least squares, left off the
+    // figures' log axis.
+    let s = Train::new(&data, "progression")
+        .args(&[
+            "--penalty",
+            "l1",
+            "--l1-ratio",
+            "1",
+            "--alphas",
+            "1,1,0.1,0,-0",
+            "--out",
+            "out",
+        ])
+        .summary(&dir);
+    let alphas = floats(&s["penalty"]["path"]["alphas"]);
+    assert_eq!(alphas, [1.0, 0.1, 0.0]);
+    for file in ["path.png", "path.svg", "report.html", "model.json"] {
+        assert!(dir.join("out").join(file).is_file(), "{file}");
+    }
+    // At α = 0 the lasso is least squares.
+    let ols = floats(&s["penalty"]["path"]["weight"][2][0]);
+    assert_coefficients("α = 0", &ols, &DIABETES_OLS_WEIGHT_TRAIN, 1e-6);
+    let p = [
+        "predict", "--model", "out", "--data", &data, "--alpha", "0.5", "--output", "p.csv",
+    ];
+    run_ok(&dir, &p);
+    // Ridge's α_max only starts its grid: above it is out of range, not the all-zero model.
+    let s = Train::new(&data, "progression")
+        .args(&[
+            "--penalty",
+            "l2",
+            "--path",
+            "--n-alphas",
+            "5",
+            "--out",
+            "ridge",
+        ])
+        .summary(&dir);
+    let above = (10.0 * f(&s["penalty"]["path"]["alpha_max"])).to_string();
+    let e = run_refused(
+        &dir,
+        &[
+            "predict", "--model", "ridge", "--data", &data, "--alpha", &above,
+        ],
+    );
+    assert_says(&e, &["outside the saved path"]);
+}
+
 #[test]
 fn options_that_do_not_go_together_are_refused_before_reading() {
     let dir = temp_dir("penalty-refused");
@@ -289,7 +356,7 @@ fn options_that_do_not_go_together_are_refused_before_reading() {
             &["--penalty", "l1", "--l1-ratio", "0.5", "--alpha", "1"],
             &["--penalty elasticnet --l1-ratio 0.5"],
         ),
-        (&["--cv", "1"], &["--cv 1 is invalid", "at least 2"]),
+        (&["--cv", "1"], &["--cv 1 is invalid", "2 to 1000"]),
         (
             &["--penalty", "l1", "--alpha", "-1"],
             &["α = -1 is invalid"],
@@ -314,6 +381,11 @@ fn options_that_do_not_go_together_are_refused_before_reading() {
         (
             &["--penalty", "l1", "--alpha", "1", "--loss", "l1"],
             &["--loss mse"],
+        ),
+        (&["--cv", "5000"], &["--cv 5000 is invalid", "2 to 1000"]),
+        (
+            &["--alphas", "1,2", "--n-alphas", "5"],
+            &["--n-alphas and --alpha-min-ratio", "one or the other"],
         ),
     ];
     for (args, says) in cases {

@@ -343,11 +343,46 @@ pub fn moments_sql(query: &MomentsQuery, table: &str) -> String {
         .unwrap_or_default();
     match &query.folds {
         Some(fold) => {
-            let label = format!("CAST({} AS DOUBLE)", quote(fold));
+            let label = fold_label(fold);
             format!("SELECT {select}, {label} FROM {table}{filter} GROUP BY {label}")
         }
         None => format!("SELECT {select} FROM {table}{filter}"),
     }
+}
+
+/// A fold column's label as the queries group by it: a double, −0 as 0 (as in memory).
+fn fold_label(fold: &str) -> String {
+    format!("(CAST({} AS DOUBLE) + 0.0)", quote(fold))
+}
+
+/// Refuses a fold column with more than [`linreg_path::MAX_FOLDS`] labels, before the
+/// grouped aggregate (one set of moments per label) is built.
+async fn check_fold_count(
+    ctx: &SessionContext,
+    query: &MomentsQuery,
+    fold: &str,
+) -> Result<(), EngineError> {
+    let filter = query
+        .filter
+        .as_ref()
+        .map(|f| format!(" WHERE {f}"))
+        .unwrap_or_default();
+    // (No COUNT: Ballista ships only linreg's own aggregates; the labels are few or cut off.)
+    let limit = linreg_path::MAX_FOLDS + 1;
+    let sql = format!(
+        "SELECT DISTINCT {} FROM t{filter} LIMIT {limit}",
+        fold_label(fold)
+    );
+    let batches = ctx.sql(&sql).await?.collect().await?;
+    let count: usize = batches.iter().map(|b| b.num_rows()).sum();
+    if count > linreg_path::MAX_FOLDS {
+        return Err(EngineError::Invalid(format!(
+            "the fold column {fold} holds more than {} distinct values; name a column with one \
+             label per fold (5 or 10 folds are usual)",
+            linreg_path::MAX_FOLDS
+        )));
+    }
+    Ok(())
 }
 
 /// Registers the aggregates and `query`'s files (as table `t`) with `ctx`.
@@ -385,6 +420,9 @@ pub async fn register(ctx: &SessionContext, query: &MomentsQuery) -> Result<(), 
 
 /// Runs the moments query on `ctx` (registered by [`register`]).
 pub async fn run(ctx: &SessionContext, query: &MomentsQuery) -> Result<EngineMoments, EngineError> {
+    if let Some(fold) = &query.folds {
+        check_fold_count(ctx, query, fold).await?;
+    }
     let batches = ctx.sql(&moments_sql(query, "t")).await?.collect().await?;
     let mut rows = Vec::new();
     for b in &batches {
@@ -403,9 +441,10 @@ pub async fn run(ctx: &SessionContext, query: &MomentsQuery) -> Result<EngineMom
             folds: Vec::new(),
         });
     };
-    if let Some(bad) = rows.iter().find(|f| f.label.is_nan()) {
+    if let Some(bad) = rows.iter().find(|f| !f.label.is_finite()) {
         return Err(EngineError::Invalid(format!(
-            "the fold column {folds} is empty or not a number in some rows ({}); every row needs a label",
+            "the fold column {folds} is empty, infinite or not a number in some rows ({}); every \
+             row needs a finite label",
             bad.label
         )));
     }

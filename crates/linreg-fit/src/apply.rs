@@ -89,7 +89,6 @@ pub fn load_model<B: Backend>(spec: &ApplySpec, device: &B::Device) -> Result<Lo
     Ok(LoadedModel { model, meta })
 }
 
-/// Refuses a model that does not name its columns.
 /// `model` with the coefficients of its saved path at `alpha`.
 fn at_alpha<B: Backend>(
     model: LrModel<B>,
@@ -119,6 +118,7 @@ fn at_alpha<B: Backend>(
     Ok(model.with_params(&linreg_model::LinearParams { weight, bias })?)
 }
 
+/// Refuses a model that does not name its columns.
 fn named(spec: &ApplySpec, meta: &ModelMeta) -> Result<()> {
     if meta.features.is_empty() || meta.targets.is_empty() {
         return Err(FitError::Input(format!(

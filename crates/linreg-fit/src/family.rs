@@ -110,6 +110,9 @@ pub struct ElasticNet {
 }
 
 impl ElasticNet {
+    /// The default `tol`: linreg-path's.
+    pub const DEFAULT_TOL: f64 = linreg_path::DEFAULT_TOL;
+
     /// `lasso`, `ridge` or `elasticnet`.
     pub fn kind(&self) -> &'static str {
         if self.l1_ratio == 1.0 {
@@ -156,8 +159,9 @@ pub struct CvSpec {
 /// How rows get their fold.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Folds {
-    /// `K` folds by a hash of each row's index, seeded by the fit's seed: the same on every
-    /// route.
+    /// `K` balanced folds: each block of `K` consecutive rows is dealt one row per fold in a
+    /// seeded random order (by the fit's seed), the same rows in memory and streamed (with the
+    /// ordered split or a test table; the query engines, which keep no row order, refuse it).
     Seeded(usize),
     /// The folds a column gives: one per distinct value.
     Column(String),

@@ -106,7 +106,7 @@ pub enum FitError {
     #[error(transparent)]
     Solve(#[from] linreg_solve::SolveError),
     /// A penalized fit (coordinate descent, its path or cross-validation).
-    #[error(transparent)]
+    #[error("{}", penalized::explain(.0))]
     Path(#[from] linreg_path::PathError),
     /// Parameters that do not fit the model.
     #[error(transparent)]

@@ -3,7 +3,6 @@
 //! moments on the original columns (the whole training set's, or one per fold), so the same
 //! code serves rows in memory and every out-of-core route; `linreg-path` does the solving.
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use linreg_data::Standardizer;
@@ -19,6 +18,25 @@ use linreg_stream::MAX_FOLDS;
 /// Above this many features the rows are swept instead of a Gram matrix built (glmnet's
 /// "naive" updates): the Gram's `p²` memory and `n·p²` pass cost more than `p`-wide sweeps.
 pub const WIDE: usize = 1000;
+
+/// `e` in the words of the options that cause it (the solver's own name options a program
+/// sets, not a command line).
+pub fn explain(e: &linreg_path::PathError) -> String {
+    use linreg_path::PathError;
+    match e {
+        PathError::NoSignal => "α_max is 0: the target is constant in the training rows, or no \
+            feature varies, so there is no path to grid; give the α values with --alphas if a \
+            fit is still wanted"
+            .into(),
+        PathError::NotConverged { alpha, sweeps, gap } => format!(
+            "coordinate descent did not reach --tol at α = {alpha} after {sweeps} sweeps \
+             (duality gap {gap:e} of the target's mean square); raise --tol (1e-5 is often \
+             enough), standardize the features, or stop the path at a larger α \
+             (--alpha-min-ratio)"
+        ),
+        other => other.to_string(),
+    }
+}
 
 /// The training rows as the penalized solver takes them.
 pub enum Training {
@@ -186,12 +204,10 @@ pub fn in_memory(spec: &FitSpec, net: &ElasticNet, data: &Prepared) -> Result<Pe
     let folds = match &net.choice {
         AlphaChoice::Smallest => None,
         AlphaChoice::CrossValidation(cv) => Some(match &cv.folds {
-            Folds::Seeded(k) => {
-                let ids = (0..n)
-                    .map(|i| linreg_path::fold_of(spec.seed, i as u64, *k))
-                    .collect();
-                (ids, format!("seeded by --seed {}", spec.seed))
-            }
+            Folds::Seeded(k) => (
+                linreg_path::fold_ids(spec.seed, n, *k),
+                format!("seeded by --seed {}", spec.seed),
+            ),
             Folds::Column(c) => (
                 column_folds(c, raw.folds.as_deref().unwrap_or(&[]))?,
                 c.clone(),
@@ -221,7 +237,8 @@ pub fn in_memory(spec: &FitSpec, net: &ElasticNet, data: &Prepared) -> Result<Pe
     solve(spec, net, training, standardizer)
 }
 
-/// Fold indices from a column's values: one fold per distinct value, in increasing order.
+/// Fold indices from a column's values: one fold per distinct value, in increasing order
+/// (−0 is 0).
 pub fn column_folds(column: &str, values: &[f64]) -> Result<Vec<usize>> {
     if let Some(i) = values.iter().position(|v| !v.is_finite()) {
         return Err(FitError::Input(format!(
@@ -231,22 +248,18 @@ pub fn column_folds(column: &str, values: &[f64]) -> Result<Vec<usize>> {
             values[i]
         )));
     }
-    let mut labels: BTreeMap<u64, usize> = BTreeMap::new();
-    let key = |v: f64| (v + 0.0).to_bits() ^ (1 << 63);
-    let mut sorted: Vec<f64> = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    sorted.dedup();
-    if sorted.len() < 2 || sorted.len() > MAX_FOLDS {
+    let mut labels: Vec<f64> = values.iter().map(|v| v + 0.0).collect();
+    labels.sort_by(f64::total_cmp);
+    labels.dedup();
+    if labels.len() < 2 || labels.len() > MAX_FOLDS {
         return Err(FitError::Input(format!(
             "--cv-column {column} holds {} distinct value(s) in the training rows; it needs \
              between 2 and {MAX_FOLDS} (one per fold)",
-            sorted.len()
+            labels.len()
         )));
     }
-    for (i, v) in sorted.iter().enumerate() {
-        labels.insert(key(*v), i);
-    }
-    Ok(values.iter().map(|v| labels[&key(*v)]).collect())
+    let fold = |v: &f64| labels.partition_point(|l| *l < v + 0.0);
+    Ok(values.iter().map(fold).collect())
 }
 
 #[cfg(test)]

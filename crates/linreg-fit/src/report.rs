@@ -305,16 +305,25 @@ pub fn from_summary(
 }
 
 /// A penalized fit's path and cross-validation, one curve per target and feature.
+/// (α = 0, least squares, has no place on the figures' log axis and is left out.)
 fn regularization(p: &PenaltyJson, features: &[String], targets: &[String]) -> Regularization {
     let path = &p.path;
-    let coefficients = path.curves(features, targets);
+    let keep: Vec<usize> = (0..path.alphas.len())
+        .filter(|&i| path.alphas[i] > 0.0)
+        .collect();
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    let coefficients = path
+        .curves(features, targets)
+        .into_iter()
+        .map(|(name, v)| (name, pick(&v)))
+        .collect();
     Regularization {
-        alphas: path.alphas.clone(),
+        alphas: pick(&path.alphas),
         coefficients,
         chosen: path.alpha,
         cv: p.cv.as_ref().map(|cv| CvCurve {
-            mean: cv.mean.clone(),
-            standard_error: cv.standard_error.clone(),
+            mean: pick(&cv.mean),
+            standard_error: pick(&cv.standard_error),
             alpha_min: cv.alpha_min,
             alpha_1se: cv.alpha_1se,
         }),

@@ -330,9 +330,10 @@ impl FitOptions {
                 }
             }
             if let Folds::Seeded(k) = cv.folds {
-                if k < 2 {
+                if !(2..=linreg_stream::MAX_FOLDS).contains(&k) {
                     return invalid(format!(
-                        "--cv {k} is invalid: expected at least 2 folds (10 is usual)"
+                        "--cv {k} is invalid: expected 2 to {} folds (10 is usual)",
+                        linreg_stream::MAX_FOLDS
                     ));
                 }
             }

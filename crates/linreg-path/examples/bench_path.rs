@@ -16,7 +16,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use linreg_path::{cross_validate, fold_of, moments_by_fold, path, path_rows, PathOptions};
+use linreg_path::{cross_validate, fold_ids, moments_by_fold, path, path_rows, PathOptions};
 use linreg_solve::{Moments, View};
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
@@ -67,7 +67,7 @@ fn tall(dir: &Path, options: &PathOptions) -> Result<()> {
     let (secs, fit) = best_of_three(|| Ok(path(&Moments::from_rows(xv, yv, None)?, options)?))?;
     describe("tall", secs, &fit, (n, p));
     let (secs, cv) = best_of_three(|| {
-        let fold: Vec<usize> = (0..n as u64).map(|i| fold_of(1, i, 10)).collect();
+        let fold = fold_ids(1, n, 10);
         Ok(cross_validate(
             &moments_by_fold(xv, yv, None, &fold)?,
             options,

@@ -75,6 +75,20 @@ pub fn fold_block(seed: u64, block: u64, folds: usize, perm: &mut Vec<usize>) {
     }
 }
 
+/// The folds of rows `0..rows` ([`fold_of`] of each), dealt a block at a time.
+pub fn fold_ids(seed: u64, rows: usize, folds: usize) -> Vec<usize> {
+    if folds <= 1 {
+        return vec![0; rows];
+    }
+    let mut perm = Vec::with_capacity(folds);
+    let mut ids = Vec::with_capacity(rows);
+    for block in 0..rows.div_ceil(folds) {
+        fold_block(seed, block as u64, folds, &mut perm);
+        ids.extend(perm.iter().take(rows - block * folds));
+    }
+    ids
+}
+
 /// The SplitMix64 generator's next value.
 fn split_mix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -183,8 +183,10 @@ pub(crate) fn fit_targets(
 pub(crate) fn alpha_list(alphas: &Alphas, alpha_max: f64) -> Result<Vec<f64>, PathError> {
     match alphas {
         Alphas::Given(a) => {
-            let mut a = a.clone();
+            // Decreasing, each α once (−0 is 0): a path's points have distinct α.
+            let mut a: Vec<f64> = a.iter().map(|v| v + 0.0).collect();
             a.sort_by(|x, y| y.total_cmp(x));
+            a.dedup();
             Ok(a)
         }
         Alphas::Grid { count, min_ratio } => {

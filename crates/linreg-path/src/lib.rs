@@ -84,7 +84,7 @@ mod rows;
 mod tests;
 
 pub use cv::{
-    cross_validate, cross_validate_rows, fold_block, fold_of, moments_by_fold,
+    cross_validate, cross_validate_rows, fold_block, fold_ids, fold_of, moments_by_fold,
     residual_sum_of_squares, CrossValidation,
 };
 pub use gram::{alpha_max, path};
@@ -94,6 +94,13 @@ use frame::{Frame, Solved};
 #[cfg(doc)]
 use linreg_solve::Moments;
 use linreg_solve::SolveError;
+
+/// Most folds a cross-validation takes: more labels is a column chosen by mistake (an id),
+/// not folds.
+pub const MAX_FOLDS: usize = 1000;
+
+/// The default duality-gap tolerance, relative to the target's mean square.
+pub const DEFAULT_TOL: f64 = 1e-7;
 
 /// Why no path was computed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -189,7 +196,7 @@ impl Default for PathOptions {
             },
             standardize: true,
             intercept: true,
-            tol: 1e-7,
+            tol: DEFAULT_TOL,
             max_sweeps: 100_000,
         }
     }

@@ -519,6 +519,12 @@ fn fold_of_is_deterministic_and_balanced() {
             == k
     );
     assert_eq!((fold_of(5, 7, 0), fold_of(5, 7, 1)), (0, 0));
+    // Dealt a block at a time: the same folds as row by row.
+    let ids = fold_ids(2024, 1003, k);
+    assert_eq!(
+        ids,
+        (0..1003).map(|r| fold_of(2024, r, k)).collect::<Vec<_>>()
+    );
 }
 
 #[test]

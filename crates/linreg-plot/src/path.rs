@@ -24,16 +24,26 @@ pub const PALETTE: [RGBColor; 10] = [
 /// Legend entries beyond this many would cover the chart: the rest are drawn unlabelled.
 const LABELLED: usize = 12;
 
-/// Each coefficient (`coefficients[j]`: its name and its value at each α) against log₁₀ α.
+/// The indices of the α that a log axis can show (α > 0; α = 0, least squares, cannot).
+fn on_log_axis(alphas: &[f64]) -> Vec<usize> {
+    (0..alphas.len()).filter(|&i| alphas[i] > 0.0).collect()
+}
+
+/// Each coefficient (`coefficients[j]`: its name and its value at each α) against log₁₀ α
+/// (an α of 0 is left out).
 pub fn plot_path(
     path: &Path,
     alphas: &[f64],
     coefficients: &[(String, Vec<f64>)],
 ) -> Result<(), PlotError> {
-    let x: Vec<f32> = alphas.iter().map(|a| a.log10() as f32).collect();
+    let keep = on_log_axis(alphas);
     let points: Vec<Vec<(f32, f32)>> = coefficients
         .iter()
-        .map(|(_, v)| x.iter().zip(v).map(|(&x, &v)| (x, v as f32)).collect())
+        .map(|(_, v)| {
+            keep.iter()
+                .map(|&i| (alphas[i].log10() as f32, v[i] as f32))
+                .collect()
+        })
         .collect();
     let series: Vec<Series<'_>> = coefficients
         .iter()
@@ -62,9 +72,11 @@ pub fn plot_cv(
     (mean, se): (&[f64], &[f64]),
     (alpha_min, alpha_1se): (f64, f64),
 ) -> Result<(), PlotError> {
-    let x: Vec<f32> = alphas.iter().map(|a| a.log10() as f32).collect();
+    let keep = on_log_axis(alphas);
     let curve = |f: &dyn Fn(usize) -> f64| -> Vec<(f32, f32)> {
-        (0..x.len()).map(|i| (x[i], f(i) as f32)).collect()
+        keep.iter()
+            .map(|&i| (alphas[i].log10() as f32, f(i) as f32))
+            .collect()
     };
     let m = curve(&|i| mean[i]);
     let hi = curve(&|i| mean[i] + se[i]);
@@ -75,7 +87,11 @@ pub fn plot_cv(
         .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), p| {
             (a.min(p.1), b.max(p.1))
         });
-    let vertical = |a: f64| vec![(a.log10() as f32, bottom), (a.log10() as f32, top)];
+    // A chosen α of 0 has no place on the axis: no line.
+    let vertical = |a: f64| match a > 0.0 {
+        true => vec![(a.log10() as f32, bottom), (a.log10() as f32, top)],
+        false => Vec::new(),
+    };
     let (vmin, v1se) = (vertical(alpha_min), vertical(alpha_1se));
     let grey = RGBColor(150, 150, 150);
     let series = [

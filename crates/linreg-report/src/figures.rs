@@ -608,7 +608,13 @@ pub(crate) fn path(r: &Regularization) -> Result<Figure, ReportError> {
             .title(Title::with_text("α (log scale)"))
             .type_(AxisType::Log),
     )
-    .shapes(vec![vertical_guide(r.chosen), horizontal_guide(0.0)]);
+    .shapes(
+        [(r.chosen > 0.0).then(|| vertical_guide(r.chosen))]
+            .into_iter()
+            .flatten()
+            .chain([horizontal_guide(0.0)])
+            .collect(),
+    );
     let notes = vec![format!(
         "Each line is a coefficient on the original columns, from α_max (all zero) on the right \
          to the smallest α on the left; the dotted line marks the saved model's α = {}.",
@@ -656,10 +662,13 @@ pub(crate) fn cv(alphas: &[f64], cv: &CvCurve) -> Result<Figure, ReportError> {
             .type_(AxisType::Log),
     )
     // (A shape on a log axis is placed at the data value itself.)
-    .shapes(vec![
-        vertical_guide(cv.alpha_min),
-        vertical_guide(cv.alpha_1se),
-    ]);
+    .shapes(
+        [cv.alpha_min, cv.alpha_1se]
+            .into_iter()
+            .filter(|a| *a > 0.0)
+            .map(vertical_guide)
+            .collect(),
+    );
     let notes = vec![format!(
         "Mean held-out error at each α with one standard error either side; the dotted lines \
          mark α_min = {} (least error) and α_1se = {} (the largest α within one standard \

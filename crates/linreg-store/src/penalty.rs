@@ -75,8 +75,10 @@ impl PathJson {
         if let Some(i) = self.alphas.iter().position(|&a| close(a, alpha)) {
             return Ok(self.point(i));
         }
-        // Above α_max every coefficient is 0: the path's first point, if it starts there.
-        if alpha > largest && largest >= self.alpha_max * (1.0 - 1e-12) {
+        // Above α_max every coefficient is 0 (for ridge, R < 0.001, α_max only starts the
+        // grid): the path's first point, if it starts there.
+        let zero_above = self.l1_ratio >= 1e-3 && largest >= self.alpha_max * (1.0 - 1e-12);
+        if alpha > largest && zero_above {
             return Ok(self.point(0));
         }
         if alpha > largest || alpha < smallest {
@@ -153,7 +155,7 @@ impl PathJson {
 pub struct CvJson {
     /// Number of folds.
     pub folds: usize,
-    /// How rows were given folds: `seeded` (by `--seed`) or the column named.
+    /// How rows were given folds: `seeded by --seed N`, or the fold column's name.
     pub assignment: String,
     /// Training rows in each fold.
     pub fold_rows: Vec<u64>,

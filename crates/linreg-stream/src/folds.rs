@@ -8,17 +8,17 @@ use linreg_io::{Chunk, Element};
 use crate::set::SetMoments;
 use crate::{Part, StreamError};
 
-/// Most folds a pass keeps apart: more distinct labels is a column chosen by mistake (an
-/// id), not folds.
-pub const MAX_FOLDS: usize = 1000;
+/// Most folds a pass keeps apart (linreg-path's limit).
+pub use linreg_path::MAX_FOLDS;
 
 /// How the training rows of a pass get their fold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FoldRule {
-    /// `folds` folds by a seeded hash of each row's index in the table
+    /// `folds` balanced folds by each row's index in the table: every block of `folds` rows
+    /// dealt one per fold in a seeded order
     /// ([`linreg_path::fold_of`]): the same rows as in memory.
     Seeded {
-        /// The hash's seed.
+        /// The deal's seed.
         seed: u64,
         /// How many folds.
         folds: usize,
