@@ -19,8 +19,8 @@ use linreg_stream::MAX_FOLDS;
 /// "naive" updates): the Gram's `p²` memory and `n·p²` pass cost more than `p`-wide sweeps.
 pub const WIDE: usize = 1000;
 
-/// `e` in the words of the options that cause it (the solver's own name options a program
-/// sets, not a command line).
+/// `e` in the words of the options that cause it: `linreg-path`'s own messages name the
+/// fields a program sets (`max_sweeps`, `Alphas::Given`), not the command line's options.
 pub fn explain(e: &linreg_path::PathError) -> String {
     use linreg_path::PathError;
     match e {
@@ -46,7 +46,7 @@ pub enum Training {
     Folds {
         /// The moments of each fold's rows.
         folds: Vec<Moments>,
-        /// `seeded` or the column named.
+        /// `seeded by --seed N`, or the fold column's name.
         assignment: String,
     },
 }
