@@ -12,8 +12,7 @@ use linreg_store::{CvJson, PathJson, PenaltyJson};
 
 use crate::exact::{standardized_params, Exact, Statistical};
 use crate::{AlphaChoice, CvRule, ElasticNet, FitError, FitSpec, Folds, Prepared, Result};
-
-use linreg_stream::MAX_FOLDS;
+use linreg_path::MAX_FOLDS;
 
 /// Above this many features the rows are swept instead of a Gram matrix built (glmnet's
 /// "naive" updates): the Gram's `p²` memory and `n·p²` pass cost more than `p`-wide sweeps.

@@ -1,6 +1,7 @@
 //! The units both solvers work in: which features take part, their scales, the means that
 //! give the intercept back, and the conversion of a solution to a [`Point`].
 
+use crate::descent::Penalty;
 use crate::{Alphas, PathError, PathOptions, Point};
 
 /// Relative spread below which a feature is constant (glmnet's test, relative to the mean so
@@ -156,6 +157,29 @@ pub(crate) fn saturated(out: &[Solved], yy: f64) -> bool {
         }
         _ => false,
     }
+}
+
+/// One target along `alphas`: the all-zero point above `α_max`, `step(α, penalty)` below it,
+/// warm-started by the caller's state; with `stop`, only until the fit is saturated.
+pub(crate) fn walk(
+    (alphas, amax): (&[f64], f64),
+    (p, yy): (usize, f64),
+    stop: bool,
+    l1_ratio: f64,
+    mut step: impl FnMut(f64, &Penalty) -> Result<Solved, PathError>,
+) -> Result<Vec<Solved>, PathError> {
+    let mut out = Vec::with_capacity(alphas.len());
+    for &alpha in alphas {
+        if all_zero(alpha, amax, l1_ratio) {
+            out.push(zero(p, yy));
+            continue;
+        }
+        out.push(step(alpha, &Penalty::new(alpha, l1_ratio))?);
+        if stop && saturated(&out, yy) {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 /// Each target's path along `alphas`, by `fit(t, alphas, stop)`; with `stop` (a generated

@@ -6,8 +6,7 @@ use linreg_solve::Moments;
 use crate::descent::{axpy, descend, done, dot, duality_gap, Active, Budget, Coordinates, Penalty};
 use crate::factor::{Factor, Polished};
 use crate::frame::{
-    all_zero, alpha_list, alpha_max_of, fit_targets, not_converged, relative, saturated, zero,
-    Frame, Solved,
+    alpha_list, alpha_max_of, fit_targets, not_converged, relative, walk, Frame, Solved,
 };
 use crate::{assemble, check_options, Path, PathError, PathOptions};
 
@@ -201,19 +200,9 @@ fn target_path(
     };
     let all: Vec<usize> = (0..p).collect();
     let mut active = Active::new(p);
-    let mut out = Vec::with_capacity(alphas.len());
-    for &alpha in alphas {
-        if all_zero(alpha, amax, options.l1_ratio) {
-            out.push(zero(p, yy));
-            continue;
-        }
-        let pen = Penalty::new(alpha, options.l1_ratio);
-        out.push(solve(&mut st, (c, yy), &all, &mut active, &pen, options)?);
-        if stop && saturated(&out, yy) {
-            break;
-        }
-    }
-    Ok(out)
+    walk((alphas, amax), (p, yy), stop, options.l1_ratio, |_, pen| {
+        solve(&mut st, (c, yy), &all, &mut active, pen, options)
+    })
 }
 
 /// One α, warm-started from `st`.

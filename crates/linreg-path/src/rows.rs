@@ -8,8 +8,7 @@ use rayon::prelude::*;
 use crate::descent::{axpy, descend, done, dot, duality_gap, Active, Budget, Coordinates, Penalty};
 use crate::factor::{Factor, Polished};
 use crate::frame::{
-    all_zero, alpha_list, alpha_max_of, fit_targets, not_converged, relative, saturated, zero,
-    Frame, Solved,
+    alpha_list, alpha_max_of, fit_targets, not_converged, relative, walk, Frame, Solved,
 };
 use crate::{assemble, check_options, Path, PathError, PathOptions};
 
@@ -493,22 +492,18 @@ fn target_path(
         factor: Factor::default(),
     };
     let mut prev = amax.max(alphas.first().copied().unwrap_or(0.0));
-    let mut out = Vec::with_capacity(alphas.len());
-    for &alpha in alphas {
-        if all_zero(alpha, amax, options.l1_ratio) {
-            out.push(zero(p, yy));
-            continue;
-        }
-        let pen = Penalty::new(alpha, options.l1_ratio);
-        // Sequential strong rule: features far below the threshold at the previous α stay
-        // out; the KKT check catches the rule's rare mistakes.
-        tg.strong
-            .add(&tg.g, options.l1_ratio * (2.0 * alpha - prev), true);
-        out.push(tg.solve(&pen, options)?);
-        prev = alpha;
-        if stop && saturated(&out, yy) {
-            break;
-        }
-    }
-    Ok(out)
+    walk(
+        (alphas, amax),
+        (p, yy),
+        stop,
+        options.l1_ratio,
+        |alpha, pen| {
+            // Sequential strong rule: features far below the threshold at the previous α stay
+            // out; the KKT check catches the rule's rare mistakes.
+            tg.strong
+                .add(&tg.g, options.l1_ratio * (2.0 * alpha - prev), true);
+            prev = alpha;
+            tg.solve(pen, options)
+        },
+    )
 }

@@ -586,6 +586,27 @@ pub(crate) fn coefficients(
     ))
 }
 
+/// A figure against α on a log axis, with a dotted line at each α of `marks` (those > 0: a
+/// shape on a log axis is placed at the data value itself, and 0 has no place there) and
+/// `extra`, if any.
+fn alpha_layout(title: &str, y_label: &str, (marks, extra): (&[f64], Option<Shape>)) -> Layout {
+    let x_label = "α (log scale)";
+    layout(title, x_label, y_label)
+        .x_axis(
+            Axis::new()
+                .title(Title::with_text(x_label))
+                .type_(AxisType::Log),
+        )
+        .shapes(
+            marks
+                .iter()
+                .filter(|a| **a > 0.0)
+                .map(|&a| vertical_guide(a))
+                .chain(extra)
+                .collect(),
+        )
+}
+
 /// The coefficients along the path against α on a log axis, the saved α marked.
 pub(crate) fn path(r: &Regularization) -> Result<Figure, ReportError> {
     let mut plot = Plot::new();
@@ -598,22 +619,10 @@ pub(crate) fn path(r: &Regularization) -> Result<Figure, ReportError> {
                 .line(Line::new().width(2.0)),
         );
     }
-    let layout = layout(
+    let layout = alpha_layout(
         "Coefficients along the regularization path",
-        "α (log scale)",
         "coefficient (original units)",
-    )
-    .x_axis(
-        Axis::new()
-            .title(Title::with_text("α (log scale)"))
-            .type_(AxisType::Log),
-    )
-    .shapes(
-        [(r.chosen > 0.0).then(|| vertical_guide(r.chosen))]
-            .into_iter()
-            .flatten()
-            .chain([horizontal_guide(0.0)])
-            .collect(),
+        (&[r.chosen], Some(horizontal_guide(0.0))),
     );
     let notes = vec![format!(
         "Each line is a coefficient on the original columns, from α_max (all zero) on the right \
@@ -651,23 +660,10 @@ pub(crate) fn cv(alphas: &[f64], cv: &CvCurve) -> Result<Figure, ReportError> {
                     .color(GUIDE_COLOR),
             ),
     );
-    let layout = layout(
+    let layout = alpha_layout(
         "Cross-validation",
-        "α (log scale)",
         "mean squared error (held-out folds)",
-    )
-    .x_axis(
-        Axis::new()
-            .title(Title::with_text("α (log scale)"))
-            .type_(AxisType::Log),
-    )
-    // (A shape on a log axis is placed at the data value itself.)
-    .shapes(
-        [cv.alpha_min, cv.alpha_1se]
-            .into_iter()
-            .filter(|a| *a > 0.0)
-            .map(vertical_guide)
-            .collect(),
+        (&[cv.alpha_min, cv.alpha_1se], None),
     );
     let notes = vec![format!(
         "Mean held-out error at each α with one standard error either side; the dotted lines \
